@@ -17,6 +17,26 @@
 //!   server that encodes a broadcast once for many connections).
 //!
 //! The crate contains no `unsafe` code.
+//!
+//! # Example
+//!
+//! A server receives a masked text frame (RFC 6455 §5.7) and answers:
+//!
+//! ```
+//! use ws_proto::{Config, Connection, DataKind, Event, Instant, Role};
+//!
+//! let config = Config::default();
+//! let mut conn = Connection::new(Role::Server, &config, Instant::from_nanos(0));
+//! let (mut message, mut out) = (Vec::new(), Vec::new());
+//! let mut input = vec![0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+//! let received = conn
+//!     .receive(&config, Instant::from_nanos(1), &mut input, &mut message, &mut out)
+//!     .unwrap();
+//! assert_eq!(received.consumed, 11);
+//! assert_eq!(received.event, Some(Event::Message { kind: DataKind::Text, payload: b"Hello" }));
+//! conn.send(DataKind::Text, b"Hi!", &mut out).unwrap();
+//! assert_eq!(out, b"\x81\x03Hi!"); // write `out` to the socket
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -85,9 +85,9 @@ impl Instant {
 pub struct Config {
     /// Largest message payload accepted, reassembled fragments included (1009 beyond it).
     pub max_message_size: u64,
-    /// Largest frame chain accepted for one message: every header and payload of its frames,
-    /// interleaved control frames included (1009 beyond it). Bounds what tiny fragments can
-    /// cost.
+    /// Largest frame chain accepted for one fragmented message: every header and payload of
+    /// its frames, interleaved control frames included (1009 beyond it). Bounds what tiny
+    /// fragments can cost; single-frame messages are bounded by `max_message_size` alone.
     pub max_frame_chain_size: u64,
     /// Silence after which we send a ping; `None` disables keepalive.
     pub ping_interval: Option<Duration>,
@@ -561,20 +561,9 @@ impl Connection {
         }
         // Cannot overflow: `decode` keeps the payload length below 2^63.
         let wire_len = header_len as u64 + header.payload_len;
-        let chain_len = if self.receiving.is_some() {
-            self.chain_len + wire_len
-        } else {
-            wire_len
-        };
-        if chain_len > config.max_frame_chain_size {
-            let max = config.max_frame_chain_size;
-            return Err(LimitExceeded::FrameChainTooLarge {
-                size: chain_len,
-                max,
-            }
-            .into());
-        }
         if header.opcode.is_control() {
+            // Control frames always have FIN: they count only inside a fragmented message.
+            let chain_len = self.chained_len(config, wire_len, true)?;
             return self.receive_control(header, header_len, chain_len, input, out);
         }
         let kind = match (header.opcode, self.receiving) {
@@ -586,20 +575,16 @@ impl Connection {
             (Opcode::Text, None) => DataKind::Text,
             _ => DataKind::Binary,
         };
-        let message_len = self.message_len.saturating_add(header.payload_len);
-        let message_len = if self.receiving.is_some() {
-            message_len
-        } else {
-            header.payload_len
+        let message_len = match self.receiving {
+            Some(_) => self.message_len.saturating_add(header.payload_len),
+            None => header.payload_len,
         };
         if message_len > config.max_message_size {
             let max = config.max_message_size;
-            return Err(LimitExceeded::MessageTooLarge {
-                size: message_len,
-                max,
-            }
-            .into());
+            let size = message_len;
+            return Err(LimitExceeded::MessageTooLarge { size, max }.into());
         }
+        let chain_len = self.chained_len(config, wire_len, header.fin)?;
         let frame_end = usize::try_from(wire_len)
             .ok()
             .filter(|&end| end <= input.len());
@@ -635,6 +620,27 @@ impl Connection {
             consumed: header_len + rest.consumed,
             event: rest.event,
         })
+    }
+
+    /// The frame-chain length with a frame of `wire_len` bytes added, checked against the
+    /// limit. The limit bounds what fragmentation costs, so it applies to the frames of a
+    /// fragmented message (interleaved control frames included); a single-frame message is
+    /// bounded by `max_message_size` and a lone control frame by 125 bytes.
+    fn chained_len(&self, config: &Config, wire_len: u64, fin: bool) -> Result<u64, LimitExceeded> {
+        let chain_len = match self.receiving {
+            Some(_) => self.chain_len.saturating_add(wire_len),
+            // The first frame of a fragmented message.
+            None if !fin => wire_len,
+            None => return Ok(wire_len),
+        };
+        if chain_len > config.max_frame_chain_size {
+            let max = config.max_frame_chain_size;
+            return Err(LimitExceeded::FrameChainTooLarge {
+                size: chain_len,
+                max,
+            });
+        }
+        Ok(chain_len)
     }
 
     /// Takes what `input` holds of the current data frame's payload into `message`.

@@ -497,11 +497,7 @@ fn close_arguments_are_checked() {
 // §7.4.1 / §10.4: 1009 for messages over the limit, before anything is buffered.
 #[test]
 fn message_size_limit() {
-    // The chain limit is kept out of the way: headers dominate such tiny messages.
-    let config = Config {
-        max_frame_chain_size: 1000,
-        ..Config::default().with_max_message_size(10)
-    };
+    let config = Config::default().with_max_message_size(10);
     let mut d = Driver::with_config(Role::Server, config.clone());
     assert_eq!(d.feed_all(&masked(0x82, &[0; 10])).1, None);
     let mut d = Driver::with_config(Role::Server, config.clone());
@@ -512,9 +508,14 @@ fn message_size_limit() {
         Some(LimitExceeded::MessageTooLarge { size: 11, max: 10 }.into())
     );
     assert_eq!(d.sent_close_code(), Some(1009));
-    // Across fragments.
+    // Across fragments (the chain limit, 1.1 × 10 bytes, is moved out of the way: headers
+    // dominate such tiny fragments).
     let mut bytes = masked(0x02, &[0; 6]);
     bytes.extend(masked(0x80, &[0; 5]));
+    let config = Config {
+        max_frame_chain_size: 1000,
+        ..config
+    };
     let mut d = Driver::with_config(Role::Server, config);
     let (_, err) = d.feed_all(&bytes);
     assert_eq!(
@@ -541,12 +542,19 @@ fn frame_chain_limit() {
     }
     let mut start = masked(0x01, b"a");
     start.extend(bytes);
-    let mut d = Driver::with_config(Role::Server, config);
+    let mut d = Driver::with_config(Role::Server, config.clone());
     let (_, err) = d.feed_all(&start);
     assert_eq!(
         err,
         Some(LimitExceeded::FrameChainTooLarge { size: 42, max: 40 }.into())
     );
+
+    // Lone control frames and single-frame messages are not chains.
+    let mut d = Driver::with_config(Role::Server, config);
+    let mut bytes = masked(0x89, &[0; 125]);
+    bytes.extend(masked(0x82, &[0; 100]));
+    let (events, err) = d.feed_all(&bytes);
+    assert_eq!((events.len(), err), (2, None));
 }
 
 #[test]

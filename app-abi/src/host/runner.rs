@@ -1,0 +1,935 @@
+//! [`AppRunner`]: one app's callbacks, host functions and clients.
+//!
+//! The runner owns two heap blocks the app reaches through the `rs_t` it is given: the `rs_t`
+//! itself and the [`HostCtx`] behind `rs_t::host_ctx`. It touches them only through raw
+//! pointers and short-lived references that never span a call into the app, so the host
+//! functions (called from inside the app) can borrow them in turn. The `unsafe` here is that
+//! pointer handling and the calls into the app's entry points.
+
+use core::ffi::{c_char, c_int};
+use core::fmt;
+use core::ptr::NonNull;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use crate::abi::{
+    AppCloseCode, CallbackKind, ClientId, DataKind, Level, RS_ABI_VERSION, RS_CLOSE_APP_FATAL,
+    RS_CLOSE_UNKNOWN_CASE, RS_CLOSE_WRONG_SIZE, RS_TIMER_MODE_SLEEP, RS_TIMER_MODE_WAKE, RS_TO_CUR,
+    RS_TO_EVERY, RS_TO_EVERY_EXCEPT_CUR, RS_TO_EVERY_EXCEPT_MULTI, RS_TO_EVERY_EXCEPT_SINGLE,
+    RS_TO_MULTI, RS_TO_SINGLE, SendStatus, rs_cb_fn, rs_host_fns, rs_read_fn, rs_sockaddr, rs_t,
+};
+use crate::conf::{ConfView, rs_conf, rs_conf_app};
+use crate::host::App;
+use crate::records::{Ids, Inbound, Outbound, Recipients, server_frame_header};
+
+/// Where a runner's output goes: outbound records per worker, and log lines.
+pub trait HostSink {
+    /// Queues one outbound record for `worker`: the concatenation of `parts`.
+    fn push(&mut self, worker: u8, parts: &[&[u8]]);
+
+    /// Logs a line about app `app` (already filtered by `log_level`).
+    fn log(&mut self, level: Level, app: &str, msg: &str) {
+        eprintln!("ringsocket [{level}] {app}: {msg}");
+    }
+}
+
+/// The app stopped after a fatal error (a `-1` return, a panic, or helper misuse): its
+/// clients were closed with 1011 and it runs no more callbacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppStopped;
+
+impl fmt::Display for AppStopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the app stopped after a fatal error")
+    }
+}
+
+impl std::error::Error for AppStopped {}
+
+/// How an app's timer runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerMode {
+    /// No timer.
+    None,
+    /// Runs only while the app thread is awake for traffic (`RS_TIMER_SLEEP`).
+    Sleep,
+    /// Wakes the app thread when due (`RS_TIMER_WAKE`).
+    Wake,
+}
+
+/// A client as the app thread knows it.
+#[derive(Debug, Clone, Copy)]
+struct Client {
+    endpoint_id: u16,
+    peer: SocketAddr,
+    /// The app closed it; its close record has not arrived yet.
+    closing: bool,
+}
+
+/// The running callback.
+#[derive(Debug, Clone, Copy)]
+struct Current {
+    kind: CallbackKind,
+    client: Option<(ClientId, u16, SocketAddr)>,
+    data_kind: Option<DataKind>,
+}
+
+/// The host's state behind `rs_t::host_ctx`.
+struct HostCtx<O> {
+    sink: O,
+    conf: Arc<ConfView>,
+    app_i: usize,
+    name: String,
+    log_level: Level,
+    no_open_cb: bool,
+    no_close_cb: bool,
+    realloc_multiplier: f64,
+    wbuf: Vec<u8>,
+    scratch: Vec<u8>,
+    clients: HashMap<ClientId, Client>,
+    /// Live (not closing) clients per worker, so broadcasts skip idle workers.
+    live_per_worker: Vec<u32>,
+    cur: Option<Current>,
+    /// Set by misuse inside a callback; the runner stops the app when the callback returns.
+    fatal: Option<String>,
+    stopped: bool,
+    table: rs_host_fns,
+}
+
+/// Runs one app: give it [`Inbound`] records and the time, and it calls the app's callbacks
+/// and writes outbound records to its [`HostSink`].
+///
+/// Create it on the app's own thread and keep it there (it is not `Send`: the app's state may
+/// be tied to its thread).
+pub struct AppRunner<O: HostSink> {
+    app: App,
+    ctx: NonNull<HostCtx<O>>,
+    rs: NonNull<rs_t>,
+    /// A C app's `RS_INIT(cb, app_data_byte_c)` bytes, 16-byte aligned.
+    _app_data: Box<[Align16]>,
+    initialized: bool,
+    timer_deadline: Option<u64>,
+    worker_c: usize,
+}
+
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+struct Align16([u8; 16]);
+
+impl<O: HostSink> fmt::Debug for AppRunner<O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppRunner")
+            .field("app", &self.app.source())
+            .field("initialized", &self.initialized)
+            .field("timer_deadline", &self.timer_deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<O: HostSink> Drop for AppRunner<O> {
+    fn drop(&mut self) {
+        // SAFETY: both came from `Box::into_raw` in `new`, and no callback is running (`drop`
+        // has `&mut self`). A Rust app's state box is the app's and is left alone.
+        unsafe {
+            drop(Box::from_raw(self.rs.as_ptr()));
+            drop(Box::from_raw(self.ctx.as_ptr()));
+        }
+    }
+}
+
+enum Entry<'a> {
+    Cb(rs_cb_fn),
+    Read(rs_read_fn, &'a [u8]),
+}
+
+impl<O: HostSink> AppRunner<O> {
+    /// A runner for `app`, which is entry `app_i` of `conf`, with `worker_c` workers (client
+    /// ids name workers `0..worker_c`).
+    ///
+    /// # Panics
+    /// When `app_i` is not an app of `conf`, or `worker_c` is 0 or above 256.
+    pub fn new(app: App, conf: Arc<ConfView>, app_i: usize, worker_c: usize, sink: O) -> Self {
+        assert!((1..=256).contains(&worker_c), "worker_c must be 1..=256");
+        let app_conf = &conf.get().apps()[app_i];
+        let name = app_conf.name().to_owned();
+        let wbuf_size = usize::try_from(app_conf.wbuf_size())
+            .unwrap_or(usize::MAX)
+            .max(64);
+        let (no_open_cb, no_close_cb) = (app_conf.no_open_cb(), app_conf.no_close_cb());
+        let log_level = conf.get().log_level();
+        let realloc_multiplier = conf.get().realloc_multiplier().clamp(1.05, 4.0);
+        let app_data_len = (app.descriptor().app_data_size as usize).div_ceil(16);
+        let mut app_data = vec![Align16([0; 16]); app_data_len].into_boxed_slice();
+        let ctx = Box::new(HostCtx {
+            sink,
+            conf,
+            app_i,
+            name,
+            log_level,
+            no_open_cb,
+            no_close_cb,
+            realloc_multiplier,
+            wbuf: vec![0; wbuf_size],
+            scratch: Vec::new(),
+            clients: HashMap::new(),
+            live_per_worker: vec![0; worker_c],
+            cur: None,
+            fatal: None,
+            stopped: false,
+            table: host_table::<O>(),
+        });
+        let ctx = NonNull::from(Box::leak(ctx));
+        // SAFETY: just leaked, nothing else refers to it yet.
+        let ctx_ref = unsafe { &mut *ctx.as_ptr() };
+        let rs = Box::new(rs_t {
+            host: &ctx_ref.table,
+            host_ctx: ctx.as_ptr().cast(),
+            wbuf: ctx_ref.wbuf.as_mut_ptr(),
+            wbuf_len: 0,
+            wbuf_cap: ctx_ref.wbuf.len(),
+            app_data: if app_data.is_empty() {
+                core::ptr::null_mut()
+            } else {
+                app_data.as_mut_ptr().cast()
+            },
+        });
+        Self {
+            app,
+            ctx,
+            rs: NonNull::from(Box::leak(rs)),
+            _app_data: app_data,
+            initialized: false,
+            timer_deadline: None,
+            worker_c,
+        }
+    }
+
+    fn ctx(&mut self) -> &mut HostCtx<O> {
+        // SAFETY: owned by `self`; no callback runs while `&mut self` is borrowed here (calls
+        // into the app happen only in `invoke`, which holds no reference across them).
+        unsafe { self.ctx.as_mut() }
+    }
+
+    fn ctx_ref(&self) -> &HostCtx<O> {
+        // SAFETY: as for `ctx`.
+        unsafe { self.ctx.as_ref() }
+    }
+
+    /// The sink.
+    pub fn sink(&self) -> &O {
+        &self.ctx_ref().sink
+    }
+
+    /// The sink, mutably (e.g. to drain what a test sink recorded).
+    pub fn sink_mut(&mut self) -> &mut O {
+        &mut self.ctx().sink
+    }
+
+    /// The app.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Whether the app stopped after a fatal error.
+    pub fn is_stopped(&self) -> bool {
+        self.ctx_ref().stopped
+    }
+
+    /// Clients the app saw opened and not yet closed (including those it is closing).
+    pub fn client_count(&self) -> usize {
+        self.ctx_ref().clients.len()
+    }
+
+    /// The timer's mode.
+    pub fn timer_mode(&self) -> TimerMode {
+        match self.app.descriptor().timer_mode {
+            RS_TIMER_MODE_SLEEP => TimerMode::Sleep,
+            RS_TIMER_MODE_WAKE => TimerMode::Wake,
+            _ => TimerMode::None,
+        }
+    }
+
+    /// When the timer is next due (µs on the caller's clock), if it is armed.
+    pub fn timer_deadline(&self) -> Option<u64> {
+        self.timer_deadline
+    }
+
+    /// Calls the app's init callback (and arms its timer); `now_us` is the caller's clock.
+    /// Must run once, first.
+    pub fn init(&mut self, now_us: u64) -> Result<(), AppStopped> {
+        assert!(!self.initialized, "AppRunner::init runs once");
+        self.initialized = true;
+        let d = *self.app.descriptor();
+        if let Some(init) = d.init {
+            let ret = self.invoke(
+                Current {
+                    kind: CallbackKind::Init,
+                    client: None,
+                    data_kind: None,
+                },
+                Entry::Cb(init),
+            );
+            self.check_plain_return(CallbackKind::Init, ret);
+        }
+        if d.timer.is_some() {
+            self.timer_deadline = Some(now_us.saturating_add(d.timer_interval_us));
+        }
+        self.finish()
+    }
+
+    /// Handles one inbound record.
+    pub fn handle(&mut self, record: Inbound<'_>) -> Result<(), AppStopped> {
+        assert!(
+            self.initialized,
+            "AppRunner::init must run before records are handled"
+        );
+        match record {
+            Inbound::Open {
+                client,
+                endpoint_id,
+                peer,
+            } => self.open(client, endpoint_id, peer),
+            Inbound::Read {
+                client,
+                data_kind,
+                payload,
+                ..
+            } => self.read(client, data_kind, payload),
+            Inbound::Close { client, .. } => self.close(client),
+        }
+        self.finish()
+    }
+
+    /// Calls the timer callback if it is due at `now_us`, and re-arms it as it asks.
+    pub fn run_timer(&mut self, now_us: u64) -> Result<(), AppStopped> {
+        if self.is_stopped() {
+            return Err(AppStopped);
+        }
+        let (Some(deadline), Some(timer)) = (self.timer_deadline, self.app.descriptor().timer)
+        else {
+            return Ok(());
+        };
+        if deadline > now_us {
+            return Ok(());
+        }
+        let cur = Current {
+            kind: CallbackKind::Timer,
+            client: None,
+            data_kind: None,
+        };
+        let ret = self.invoke(cur, Entry::Cb(timer));
+        self.timer_deadline = match ret {
+            0 => None,
+            1.. => Some(now_us.saturating_add(ret as u64)),
+            -1 => {
+                self.ctx()
+                    .fatal_once("the timer callback returned -1 (fatal)".into());
+                None
+            }
+            _ => {
+                self.ctx().fatal_once(format!("the timer callback returned {ret}, which is not a timer return value (-1, 0 or µs > 0)"));
+                None
+            }
+        };
+        self.finish()
+    }
+
+    fn open(&mut self, client: ClientId, endpoint_id: u16, peer: SocketAddr) {
+        let worker_c = self.worker_c;
+        let ctx = self.ctx();
+        if ctx.stopped {
+            // A connection that raced the stop: close it like the others.
+            ctx.clients.insert(
+                client,
+                Client {
+                    endpoint_id,
+                    peer,
+                    closing: true,
+                },
+            );
+            ctx.push_close(client, RS_CLOSE_APP_FATAL);
+            return;
+        }
+        if usize::from(client.worker()) >= worker_c || ctx.clients.contains_key(&client) {
+            ctx.log(
+                Level::Error,
+                format_args!("ignoring a bad open record for client {client}"),
+            );
+            return;
+        }
+        ctx.clients.insert(
+            client,
+            Client {
+                endpoint_id,
+                peer,
+                closing: false,
+            },
+        );
+        ctx.live_per_worker[usize::from(client.worker())] += 1;
+        let Some(open) = self.app.descriptor().open else {
+            return;
+        };
+        if self.ctx().no_open_cb {
+            return;
+        }
+        let cur = Current {
+            kind: CallbackKind::Open,
+            client: Some((client, endpoint_id, peer)),
+            data_kind: None,
+        };
+        let ret = self.invoke(cur, Entry::Cb(open));
+        self.check_client_return(CallbackKind::Open, client, ret);
+    }
+
+    fn read(&mut self, client: ClientId, data_kind: DataKind, payload: &[u8]) {
+        let ctx = self.ctx();
+        if ctx.stopped {
+            return;
+        }
+        let Some(info) = ctx.clients.get(&client).copied() else {
+            ctx.log(
+                Level::Warning,
+                format_args!("dropping a message from unknown client {client}"),
+            );
+            return;
+        };
+        if info.closing {
+            return; // The app already closed it; the message is moot.
+        }
+        let ret = match self.app.descriptor().read {
+            Some(read) => {
+                let cur = Current {
+                    kind: CallbackKind::Read,
+                    client: Some((client, info.endpoint_id, info.peer)),
+                    data_kind: Some(data_kind),
+                };
+                self.invoke(cur, Entry::Read(read, payload))
+            }
+            // No read callback: a switch without cases.
+            None if payload.is_empty() => RS_CLOSE_WRONG_SIZE.into(),
+            None => RS_CLOSE_UNKNOWN_CASE.into(),
+        };
+        self.check_client_return(CallbackKind::Read, client, ret);
+    }
+
+    fn close(&mut self, client: ClientId) {
+        let ctx = self.ctx();
+        let Some(info) = ctx.clients.remove(&client) else {
+            ctx.log(
+                Level::Debug,
+                format_args!("close record for unknown client {client}"),
+            );
+            return;
+        };
+        if !info.closing {
+            ctx.live_per_worker[usize::from(client.worker())] -= 1;
+        }
+        if ctx.stopped || ctx.no_close_cb {
+            return;
+        }
+        let Some(close) = self.app.descriptor().close else {
+            return;
+        };
+        let cur = Current {
+            kind: CallbackKind::Close,
+            client: Some((client, info.endpoint_id, info.peer)),
+            data_kind: None,
+        };
+        let ret = self.invoke(cur, Entry::Cb(close));
+        self.check_plain_return(CallbackKind::Close, ret);
+    }
+
+    /// Calls into the app with `cur` as the running callback.
+    fn invoke(&mut self, cur: Current, entry: Entry<'_>) -> c_int {
+        self.ctx().cur = Some(cur);
+        let rs = self.rs.as_ptr();
+        // SAFETY: the entry points come from a checked descriptor whose app follows the ABI
+        // (`App`'s contract); `rs` is this runner's `rs_t`, valid and not borrowed by the
+        // runner during the call; `payload` outlives the call. Entry points do not unwind
+        // (`rs_app!` and C code catch or cannot panic).
+        let ret = unsafe {
+            match entry {
+                Entry::Cb(f) => f(rs),
+                Entry::Read(f, payload) => f(rs, payload.as_ptr(), payload.len()),
+            }
+        };
+        self.ctx().cur = None;
+        ret
+    }
+
+    /// Init and close callbacks: 0 or -1.
+    fn check_plain_return(&mut self, kind: CallbackKind, ret: c_int) {
+        match ret {
+            0 => {}
+            -1 => self.ctx().fatal_once(format!("the {kind} callback returned -1 (fatal)")),
+            _ => self.ctx().fatal_once(format!(
+                "the {kind} callback returned {ret}, which is not a valid return value for it (0 or -1)"
+            )),
+        }
+    }
+
+    /// Open and read callbacks: 0, -1, or a close code for the current client.
+    fn check_client_return(&mut self, kind: CallbackKind, client: ClientId, ret: c_int) {
+        let ctx = self.ctx();
+        match (ret, kind) {
+            (0, _) => {}
+            (-1, _) => ctx.fatal_once(format!("the {kind} callback returned -1 (fatal)")),
+            (4000..=4899, _) | (4900..=4902, CallbackKind::Read) => {
+                if ret >= 4900 {
+                    ctx.log(Level::Info, format_args!(
+                        "closing client {client} with {ret}: the message did not fit the app's read parameters"
+                    ));
+                }
+                if ctx.clients.get(&client).is_some_and(|c| !c.closing) {
+                    ctx.close_client(client, ret as u16);
+                }
+            }
+            _ => ctx.fatal_once(format!(
+                "the {kind} callback returned {ret}, which is not a valid return value for it \
+                 (0, -1, or a close code 4000..=4899)"
+            )),
+        }
+    }
+
+    /// Stops the app if a callback asked for it.
+    fn finish(&mut self) -> Result<(), AppStopped> {
+        let ctx = self.ctx();
+        if let Some(why) = ctx.fatal.take()
+            && !ctx.stopped
+        {
+            ctx.log(Level::Error, format_args!(
+                "{why}; the app stops: its clients are closed with 1011 and its endpoints answer 503"
+            ));
+            ctx.stopped = true;
+            let live: Vec<ClientId> = ctx
+                .clients
+                .iter()
+                .filter(|(_, c)| !c.closing)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in live {
+                ctx.close_client(id, RS_CLOSE_APP_FATAL);
+            }
+        }
+        if ctx.stopped { Err(AppStopped) } else { Ok(()) }
+    }
+}
+
+impl<O: HostSink> HostCtx<O> {
+    fn log(&mut self, level: Level, args: fmt::Arguments<'_>) {
+        if level <= self.log_level {
+            self.sink.log(level, &self.name, &args.to_string());
+        }
+    }
+
+    /// Records a fatal error (the first one wins); the app stops when the callback returns.
+    fn fatal_once(&mut self, why: String) {
+        self.fatal.get_or_insert(why);
+    }
+
+    /// A helper used where the spec calls it fatal: logged now, fatal on return.
+    fn misuse(&mut self, what: fmt::Arguments<'_>) -> SendStatus {
+        let msg = format!("misuse: {what}");
+        self.log(Level::Error, format_args!("{msg}"));
+        self.fatal_once(msg);
+        SendStatus::Misuse
+    }
+
+    fn cur_kind(&self) -> Option<CallbackKind> {
+        self.cur.map(|c| c.kind)
+    }
+
+    /// The current client, where the running callback has one.
+    fn cur_client(&mut self, helper: &str) -> Result<(ClientId, u16, SocketAddr), SendStatus> {
+        match self.cur {
+            Some(Current {
+                client: Some(client),
+                ..
+            }) => Ok(client),
+            Some(Current { kind, .. }) => Err(self.misuse(format_args!(
+                "{helper} called from the {kind} callback, which has no current client"
+            ))),
+            None => Err(self.misuse(format_args!("{helper} called outside a callback"))),
+        }
+    }
+
+    /// A live client id, or the status explaining why not (logged).
+    fn live(&mut self, raw: u64, helper: &str) -> Result<ClientId, SendStatus> {
+        let client =
+            ClientId::new(raw).and_then(|id| self.clients.get(&id).map(|c| (id, c.closing)));
+        match client {
+            Some((id, false)) => Ok(id),
+            Some((id, true)) => {
+                self.log(
+                    Level::Debug,
+                    format_args!("{helper}: client {id} is closing"),
+                );
+                Err(SendStatus::ClientClosing)
+            }
+            None => {
+                self.log(Level::Warning, format_args!(
+                    "{helper}: {raw:#x} is not a live client of this app (never was, or already closed)"
+                ));
+                Err(SendStatus::UnknownClient)
+            }
+        }
+    }
+
+    fn push_send(&mut self, worker: u8, to: Recipients<'_>, kind: DataKind, len: usize) {
+        self.scratch.clear();
+        Outbound::Send { to, frame: &[] }.write_prefix(&mut self.scratch);
+        let header = server_frame_header(kind, len);
+        self.sink.push(
+            worker,
+            &[&self.scratch, header.as_bytes(), &self.wbuf[..len]],
+        );
+    }
+
+    fn push_close(&mut self, client: ClientId, code: u16) {
+        self.scratch.clear();
+        Outbound::Close { client, code }.write_prefix(&mut self.scratch);
+        self.sink.push(client.worker(), &[&self.scratch]);
+    }
+
+    fn close_client(&mut self, client: ClientId, code: u16) {
+        if let Some(c) = self.clients.get_mut(&client)
+            && !c.closing
+        {
+            c.closing = true;
+            self.live_per_worker[usize::from(client.worker())] -= 1;
+        }
+        self.push_close(client, code);
+    }
+
+    /// Sends `wbuf[..len]` to every live client not in `excluded`, one record per worker
+    /// that has any.
+    fn broadcast(&mut self, kind: DataKind, len: usize, excluded: &[u64]) {
+        let mut excluded: Vec<ClientId> = excluded
+            .iter()
+            .filter_map(|&raw| ClientId::new(raw))
+            .filter(|id| self.clients.get(id).is_some_and(|c| !c.closing))
+            .collect();
+        excluded.sort_unstable_by_key(|id| (id.worker(), id.get()));
+        excluded.dedup();
+        for worker in 0..self.live_per_worker.len() {
+            let live = self.live_per_worker[worker];
+            let ex: Vec<ClientId> = excluded
+                .iter()
+                .copied()
+                .filter(|id| usize::from(id.worker()) == worker)
+                .collect();
+            if live as usize <= ex.len() {
+                continue; // Nobody there, or everybody there is excluded.
+            }
+            let to = match ex.as_slice() {
+                [] => Recipients::Every,
+                [one] => Recipients::EveryExceptSingle(*one),
+                many => Recipients::EveryExceptMulti(Ids::from_slice(many)),
+            };
+            self.push_send(worker as u8, to, kind, len);
+        }
+    }
+
+    fn send(&mut self, to: u32, data_kind: u32, ids: &[u64], len: usize) -> SendStatus {
+        let helper = match to {
+            RS_TO_SINGLE => "to_single",
+            RS_TO_MULTI => "to_multi",
+            RS_TO_CUR => "to_cur",
+            RS_TO_EVERY => "to_every",
+            RS_TO_EVERY_EXCEPT_SINGLE => "to_every_except_single",
+            RS_TO_EVERY_EXCEPT_MULTI => "to_every_except_multi",
+            RS_TO_EVERY_EXCEPT_CUR => "to_every_except_cur",
+            _ => return self.misuse(format_args!("send with unknown recipient kind {to}")),
+        };
+        if self.stopped || self.fatal.is_some() {
+            return SendStatus::Stopped;
+        }
+        let Some(kind) = DataKind::from_raw(data_kind) else {
+            return self.misuse(format_args!("{helper} with unknown data kind {data_kind}"));
+        };
+        if len > self.wbuf.len() {
+            return self.misuse(format_args!("{helper}: the write buffer length is corrupt"));
+        }
+        match self.cur_kind() {
+            None => return self.misuse(format_args!("{helper} called outside a callback")),
+            Some(CallbackKind::Init) => {
+                return self.misuse(format_args!(
+                    "{helper} called from the init callback, before clients can connect"
+                ));
+            }
+            Some(_) => {}
+        }
+        match to {
+            RS_TO_SINGLE | RS_TO_EVERY_EXCEPT_SINGLE if ids.len() != 1 => {
+                self.misuse(format_args!("{helper} takes exactly one client id"))
+            }
+            RS_TO_SINGLE => match self.live(ids[0], helper) {
+                Ok(id) => {
+                    self.push_send(id.worker(), Recipients::Single(id), kind, len);
+                    SendStatus::Sent
+                }
+                Err(status) => status,
+            },
+            RS_TO_MULTI => {
+                let mut status = SendStatus::Sent;
+                let mut targets = Vec::with_capacity(ids.len());
+                for &raw in ids {
+                    match self.live(raw, helper) {
+                        Ok(id) => targets.push(id),
+                        Err(failed) if status.is_sent() => status = failed,
+                        Err(_) => {}
+                    }
+                }
+                targets.sort_unstable_by_key(|id| (id.worker(), id.get()));
+                targets.dedup();
+                for group in targets.chunk_by(|a, b| a.worker() == b.worker()) {
+                    let to = match group {
+                        [one] => Recipients::Single(*one),
+                        many => Recipients::Multi(Ids::from_slice(many)),
+                    };
+                    self.push_send(group[0].worker(), to, kind, len);
+                }
+                status
+            }
+            RS_TO_CUR => match self.cur_client(helper) {
+                Ok((id, ..)) if self.cur_kind() == Some(CallbackKind::Close) => {
+                    self.misuse(format_args!(
+                        "{helper} called from the close callback of client {id}, which is gone"
+                    ))
+                }
+                Ok((id, ..)) => match self.live(id.get(), helper) {
+                    Ok(id) => {
+                        self.push_send(id.worker(), Recipients::Single(id), kind, len);
+                        SendStatus::Sent
+                    }
+                    Err(status) => status,
+                },
+                Err(status) => status,
+            },
+            RS_TO_EVERY => {
+                self.broadcast(kind, len, &[]);
+                SendStatus::Sent
+            }
+            RS_TO_EVERY_EXCEPT_SINGLE | RS_TO_EVERY_EXCEPT_MULTI => {
+                self.broadcast(kind, len, ids);
+                SendStatus::Sent
+            }
+            _ => match self.cur_client(helper) {
+                // RS_TO_EVERY_EXCEPT_CUR
+                Ok(_) if self.cur_kind() == Some(CallbackKind::Close) => self.misuse(format_args!(
+                    "{helper} called from a close callback, which has no current connection"
+                )),
+                Ok((id, ..)) => {
+                    self.broadcast(kind, len, &[id.get()]);
+                    SendStatus::Sent
+                }
+                Err(status) => status,
+            },
+        }
+    }
+
+    fn close_helper(&mut self, client: Option<u64>, code: u16) -> SendStatus {
+        let helper = if client.is_some() {
+            "close"
+        } else {
+            "close_cur"
+        };
+        if self.stopped || self.fatal.is_some() {
+            return SendStatus::Stopped;
+        }
+        if matches!(self.cur_kind(), None | Some(CallbackKind::Init)) {
+            return self.misuse(format_args!(
+                "{helper} called outside a client I/O callback"
+            ));
+        }
+        if AppCloseCode::new(code).is_none() {
+            return self.misuse(format_args!(
+                "{helper}: {code} is not an app close code (4000..=4899)"
+            ));
+        }
+        let raw = match client {
+            Some(raw) => raw,
+            None => match self.cur_client(helper) {
+                Ok(_) if self.cur_kind() == Some(CallbackKind::Close) => {
+                    return SendStatus::ClientClosing;
+                }
+                Ok((id, ..)) => id.get(),
+                Err(status) => return status,
+            },
+        };
+        match self.live(raw, helper) {
+            Ok(id) => {
+                self.close_client(id, code);
+                SendStatus::Sent
+            }
+            Err(status) => status,
+        }
+    }
+}
+
+/// Runs a host function body with the runner's state; a panic (a host bug) is contained: it
+/// stops the app instead of unwinding into app code.
+fn with_ctx<O: HostSink, R>(
+    rs: *mut rs_t,
+    on_panic: R,
+    f: impl FnOnce(&mut HostCtx<O>, &mut rs_t) -> R,
+) -> R {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `rs` is the `rs_t` a runner passed to the running callback (the ABI: host
+        // functions are called only with it, during the callback), and `host_ctx` is that
+        // runner's `HostCtx<O>` (the table with these functions was made for `O`). The runner
+        // holds no reference to either during the callback; they are distinct allocations.
+        let (rs, ctx) = unsafe { (&mut *rs, &mut *(*rs).host_ctx.cast::<HostCtx<O>>()) };
+        f(ctx, rs)
+    }));
+    result.unwrap_or_else(|_| {
+        // SAFETY: as above; the panicking borrow has ended.
+        let ctx = unsafe { &mut *(*rs).host_ctx.cast::<HostCtx<O>>() };
+        ctx.fatal_once("internal error in a host function".into());
+        on_panic
+    })
+}
+
+fn host_table<O: HostSink>() -> rs_host_fns {
+    rs_host_fns {
+        abi_version: RS_ABI_VERSION,
+        struct_size: size_of::<rs_host_fns>() as u32,
+        wbuf_reserve: h_wbuf_reserve::<O>,
+        send: h_send::<O>,
+        close: h_close::<O>,
+        close_cur: h_close_cur::<O>,
+        client_id: h_client_id::<O>,
+        client_addr: h_client_addr::<O>,
+        endpoint_id: h_endpoint_id::<O>,
+        read_data_kind: h_read_data_kind::<O>,
+        conf: h_conf::<O>,
+        app_conf: h_app_conf::<O>,
+        log: h_log::<O>,
+    }
+}
+
+unsafe extern "C" fn h_wbuf_reserve<O: HostSink>(rs: *mut rs_t, additional: usize) -> c_int {
+    with_ctx::<O, _>(rs, -1, |ctx, rs| {
+        let len = rs.wbuf_len;
+        let Some(needed) = len
+            .checked_add(additional)
+            .filter(|_| len <= ctx.wbuf.len())
+        else {
+            ctx.misuse(format_args!("the write buffer length is corrupt"));
+            return -1;
+        };
+        if needed > ctx.wbuf.len() {
+            let grown = (ctx.wbuf.len() as f64 * ctx.realloc_multiplier) as usize;
+            ctx.wbuf.resize(needed.max(grown), 0);
+            rs.wbuf = ctx.wbuf.as_mut_ptr();
+            rs.wbuf_cap = ctx.wbuf.len();
+        }
+        0
+    })
+}
+
+unsafe extern "C" fn h_send<O: HostSink>(
+    rs: *mut rs_t,
+    to: u32,
+    data_kind: u32,
+    ids: *const u64,
+    id_c: usize,
+) -> c_int {
+    with_ctx::<O, _>(rs, SendStatus::Misuse as c_int, |ctx, rs| {
+        let len = core::mem::take(&mut rs.wbuf_len);
+        let ids = if id_c == 0 || ids.is_null() {
+            &[][..]
+        } else {
+            // SAFETY: the app passes `id_c` ids (ABI); they stay valid during the call.
+            unsafe { core::slice::from_raw_parts(ids, id_c) }
+        };
+        ctx.send(to, data_kind, ids, len) as c_int
+    })
+}
+
+unsafe extern "C" fn h_close<O: HostSink>(rs: *mut rs_t, client_id: u64, code: u16) -> c_int {
+    with_ctx::<O, _>(rs, SendStatus::Misuse as c_int, |ctx, _| {
+        ctx.close_helper(Some(client_id), code) as c_int
+    })
+}
+
+unsafe extern "C" fn h_close_cur<O: HostSink>(rs: *mut rs_t, code: u16) -> c_int {
+    with_ctx::<O, _>(rs, SendStatus::Misuse as c_int, |ctx, _| {
+        ctx.close_helper(None, code) as c_int
+    })
+}
+
+unsafe extern "C" fn h_client_id<O: HostSink>(rs: *mut rs_t) -> u64 {
+    with_ctx::<O, _>(rs, 0, |ctx, _| {
+        ctx.cur_client("client_id").map_or(0, |(id, ..)| id.get())
+    })
+}
+
+unsafe extern "C" fn h_client_addr<O: HostSink>(rs: *mut rs_t, out: *mut rs_sockaddr) -> c_int {
+    with_ctx::<O, _>(rs, -1, |ctx, _| match ctx.cur_client("client_addr") {
+        Ok((_, _, peer)) if !out.is_null() => {
+            // SAFETY: the app passes a writable `rs_sockaddr` (ABI).
+            unsafe { out.write(rs_sockaddr::from(peer)) };
+            0
+        }
+        _ => -1,
+    })
+}
+
+unsafe extern "C" fn h_endpoint_id<O: HostSink>(rs: *mut rs_t) -> c_int {
+    with_ctx::<O, _>(rs, -1, |ctx, _| {
+        ctx.cur_client("endpoint_id")
+            .map_or(-1, |(_, endpoint, _)| endpoint.into())
+    })
+}
+
+unsafe extern "C" fn h_read_data_kind<O: HostSink>(rs: *mut rs_t) -> c_int {
+    with_ctx::<O, _>(rs, -1, |ctx, _| match ctx.cur {
+        Some(Current {
+            data_kind: Some(kind),
+            ..
+        }) => kind as c_int,
+        Some(Current { kind, .. }) => {
+            ctx.misuse(format_args!(
+                "read_data_kind called from the {kind} callback"
+            ));
+            -1
+        }
+        None => {
+            ctx.misuse(format_args!("read_data_kind called outside a callback"));
+            -1
+        }
+    })
+}
+
+unsafe extern "C" fn h_conf<O: HostSink>(rs: *mut rs_t) -> *const rs_conf {
+    with_ctx::<O, _>(rs, core::ptr::null(), |ctx, _| ctx.conf.get())
+}
+
+unsafe extern "C" fn h_app_conf<O: HostSink>(rs: *mut rs_t) -> *const rs_conf_app {
+    with_ctx::<O, _>(rs, core::ptr::null(), |ctx, _| {
+        &ctx.conf.get().apps()[ctx.app_i]
+    })
+}
+
+unsafe extern "C" fn h_log<O: HostSink>(
+    rs: *mut rs_t,
+    level: c_int,
+    msg: *const c_char,
+    len: usize,
+) {
+    with_ctx::<O, _>(rs, (), |ctx, _| {
+        let bytes = if msg.is_null() || len == 0 {
+            &[][..]
+        } else {
+            // SAFETY: the app passes `len` readable bytes (ABI).
+            unsafe { core::slice::from_raw_parts(msg.cast::<u8>(), len) }
+        };
+        ctx.log(
+            Level::from_syslog(level),
+            format_args!("{}", String::from_utf8_lossy(bytes)),
+        );
+    });
+}
