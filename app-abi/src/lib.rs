@@ -143,7 +143,8 @@
 //! * [`records`]: the worker ↔ app-thread ring records.
 //! * [`conf`]: the configuration view apps read.
 //! * [`wire`]: parameter decoding, used by `rs_app!`.
-//! * `host` (feature `host`, used by the daemon and the tests): the loader and the app runner.
+//! * `host` (feature `host`, used by the daemon and the tests): the loader, the app runner,
+//!   the app thread's loop over the rings (`host::AppThread`), and the in-process test host.
 
 pub mod abi;
 pub mod app;

@@ -251,7 +251,8 @@ impl<O: HostSink> AppRunner<O> {
         }
     }
 
-    /// When the timer is next due (µs on the caller's clock), if it is armed.
+    /// When the timer is next due (µs on the caller's clock), if it is armed. Always `None`
+    /// once the app has stopped.
     pub fn timer_deadline(&self) -> Option<u64> {
         self.timer_deadline
     }
@@ -513,7 +514,14 @@ impl<O: HostSink> AppRunner<O> {
                 ctx.close_client(id, RS_CLOSE_APP_FATAL);
             }
         }
-        if ctx.stopped { Err(AppStopped) } else { Ok(()) }
+        if ctx.stopped {
+            // A stopped app runs no more timers: disarm, so an app thread never wakes (or, in
+            // `wake` mode, spins) for a deadline that will not be honoured.
+            self.timer_deadline = None;
+            Err(AppStopped)
+        } else {
+            Ok(())
+        }
     }
 }
 
