@@ -184,13 +184,23 @@ impl AsRef<[u8]> for EncodedHeader {
 /// arrives in pieces can be unmasked piece by piece.
 #[inline]
 pub fn apply_mask(payload: &mut [u8], key: [u8; 4], offset: usize) {
-    let key = rotate_key(key, offset);
-    // Wide XOR: eight bytes at a time over a 32-byte block so the compiler emits vector code;
-    // unaligned loads are fine on every target we build for.
+    let mut key = rotate_key(key, offset);
+    if payload.len() < 64 {
+        xor_words(payload, key);
+        return;
+    }
+    // Payloads start 2 to 14 bytes into a frame, so they are rarely aligned: peel a few bytes
+    // (4 at a time where possible) until the wide loop's stores are 16-byte aligned, which makes
+    // it about a quarter faster on long payloads.
+    let misalignment = payload.as_ptr().align_offset(16).min(payload.len());
+    let (head, body) = payload.split_at_mut(misalignment);
+    xor_words(head, key);
+    key = rotate_key(key, head.len());
+    // Wide XOR: eight bytes at a time over 32-byte blocks so the compiler emits vector code.
     let wide = u64::from_ne_bytes([
         key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
     ]);
-    let mut blocks = payload.chunks_exact_mut(32);
+    let mut blocks = body.chunks_exact_mut(32);
     for block in &mut blocks {
         for word in block.chunks_exact_mut(8) {
             let value = u64::from_ne_bytes([
@@ -199,8 +209,13 @@ pub fn apply_mask(payload: &mut [u8], key: [u8; 4], offset: usize) {
             word.copy_from_slice(&value.to_ne_bytes());
         }
     }
-    let tail = blocks.into_remainder();
-    let mut words = tail.chunks_exact_mut(4);
+    xor_words(blocks.into_remainder(), key);
+}
+
+/// XORs `bytes` with the repeating `key`, four bytes at a time, then the last one to three.
+#[inline]
+fn xor_words(bytes: &mut [u8], key: [u8; 4]) {
+    let mut words = bytes.chunks_exact_mut(4);
     let narrow = u32::from_ne_bytes(key);
     for word in &mut words {
         let value = u32::from_ne_bytes([word[0], word[1], word[2], word[3]]) ^ narrow;
@@ -214,9 +229,10 @@ pub fn apply_mask(payload: &mut [u8], key: [u8; 4], offset: usize) {
 /// The key as seen from `offset` bytes into the payload.
 #[inline]
 pub fn rotate_key(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let mut rotated = key;
-    rotated.rotate_left(offset % 4);
-    rotated
+    // Byte i of the rotated key is byte (i + offset) % 4 of the key: in little-endian terms a
+    // right rotation. One instruction, where `<[u8]>::rotate_left` is an out-of-line call.
+    let shift = 8 * (offset % 4) as u32;
+    u32::from_le_bytes(key).rotate_right(shift).to_le_bytes()
 }
 
 #[cfg(test)]
@@ -233,15 +249,23 @@ mod tests {
     #[test]
     fn wide_mask_matches_bytewise_definition() {
         let key = [0x37, 0xfa, 0x21, 0x3d];
-        for len in 0..100 {
-            for offset in 0..4 {
-                let original: [u8; 100] = core::array::from_fn(|i| (i * 7 + 3) as u8);
-                let mut wide = original;
-                let mut narrow = original;
-                apply_mask(&mut wide[..len], key, offset);
-                mask_bytewise(&mut narrow[..len], key, offset);
-                assert_eq!(wide, narrow, "len {len} offset {offset}");
+        // Every length around the wide path's threshold, at every alignment.
+        for start in 0..16 {
+            for len in 0..200 {
+                for offset in 0..4 {
+                    let original: [u8; 216] = core::array::from_fn(|i| (i * 7 + 3) as u8);
+                    let mut wide = original;
+                    let mut narrow = original;
+                    apply_mask(&mut wide[start..start + len], key, offset);
+                    mask_bytewise(&mut narrow[start..start + len], key, offset);
+                    assert_eq!(wide, narrow, "start {start} len {len} offset {offset}");
+                }
             }
+        }
+        for offset in 0..8 {
+            let mut rotated = key;
+            rotated.rotate_left(offset % 4);
+            assert_eq!(rotate_key(key, offset), rotated);
         }
     }
 
