@@ -1,4 +1,8 @@
-//! The RingSocket daemon: configuration (this crate's [`config`] module) and, later, listeners,
-//! workers, TLS and process setup. The `ringsocket` binary is `src/main.rs`.
+//! The RingSocket daemon: configuration ([`config`]), TLS ([`tls`]) and the serving core
+//! ([`server`]: listeners, epoll workers, app threads); process setup comes next.
 
 pub mod config;
+mod net;
+pub mod server;
+pub mod tls;
+mod worker;

@@ -1,0 +1,717 @@
+//! A worker thread: its own epoll, its own listeners and connections, a shared read buffer, and
+//! one pair of rings with every app.
+//!
+//! Each turn of the loop fires due deadlines, drains the outbound rings (app → clients),
+//! continues connections left on the ready list, publishes inbound records (waking apps), then
+//! waits in `epoll_wait` behind the [`WorkerGate`] (announce sleep, re-check the outbound
+//! rings, wait with the next deadline as timeout) and handles the events.
+//!
+//! * [`read`]: accepted bytes → HTTP upgrade → WebSocket frames → inbound records.
+//! * [`write`]: outbound records → one vectored write per client per batch → backpressure.
+//! * [`deadline`]: handshake, keepalive, closing-handshake and draining deadlines.
+
+mod conn;
+mod deadline;
+mod read;
+mod write;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use app_abi::ClientId;
+use app_abi::host::AppStatus;
+use app_abi::records::Inbound;
+use futex_loop::{EventFdWaker, SleepGate, SysFutex, WorkerGate};
+use ring_spsc::{Consumer, Producer};
+use rustix::event::epoll;
+use rustix::io::Errno;
+use ws_proto::CloseCode;
+use ws_proto::handshake::StatusCode;
+
+use crate::net::{self, Listener};
+pub(crate) use conn::Slot;
+use conn::{Conn, Phase};
+use deadline::{Deadlines, Entry};
+
+/// What every worker shares, fixed at startup.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) ws: ws_proto::Config,
+    pub(crate) rbuf_size: usize,
+    pub(crate) max_client_backlog: usize,
+    /// Connections per worker (`fd_alloc_c / worker_c`).
+    pub(crate) max_conns: usize,
+    pub(crate) epoll_events: usize,
+    pub(crate) handshake_wait: Duration,
+    pub(crate) shutdown_wait_http: Duration,
+    pub(crate) shutdown_wait_ws: Duration,
+    /// Records taken from an outbound ring per batch.
+    pub(crate) outbound_batch: usize,
+}
+
+/// An endpoint as the workers match it.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    pub(crate) app: u16,
+    pub(crate) id: u16,
+    /// `host:port` as configured (the port resolved when it was 0).
+    pub(crate) authority: String,
+    pub(crate) port: u16,
+    pub(crate) tls: bool,
+    pub(crate) path: String,
+    pub(crate) allowed_origins: Option<Vec<String>>,
+}
+
+/// A worker's end of one app: the inbound producer, the app's gate and status.
+pub(crate) struct AppPort {
+    pub(crate) to_app: Producer,
+    pub(crate) gate: Arc<SleepGate<SysFutex>>,
+    pub(crate) status: AppStatus,
+    /// Records pushed since the last publication.
+    pub(crate) dirty: bool,
+}
+
+impl std::fmt::Debug for AppPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppPort")
+            .field("app", &self.status.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything a worker thread starts with.
+#[derive(Debug)]
+pub(crate) struct WorkerInit {
+    pub(crate) index: u8,
+    pub(crate) listeners: Vec<Listener>,
+    pub(crate) gate: Arc<WorkerGate<EventFdWaker>>,
+    /// Per app: the inbound side.
+    pub(crate) apps: Vec<AppPort>,
+    /// Per app: the outbound ring's consumer.
+    pub(crate) from_apps: Vec<Consumer>,
+    pub(crate) endpoints: Arc<[Endpoint]>,
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) stop: Arc<AtomicBool>,
+}
+
+/// What a worker did, returned when it exits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerStats {
+    /// Connections accepted.
+    pub accepted: u64,
+    /// Connections refused over the worker's `fd_alloc_c` share.
+    pub refused: u64,
+    /// Upgrades completed (open records pushed).
+    pub opened: u64,
+    /// Close records pushed (equals `opened` once the worker exits).
+    pub closed: u64,
+    /// Clients closed with 1008 for falling more than `max_client_backlog` behind.
+    pub backlog_overflows: u64,
+    /// Vectored writes.
+    pub writes: u64,
+}
+
+const TOKEN_WAKE: u64 = u64::MAX;
+/// Listener tokens: generation 0 (never a connection's) and the listener index.
+const TOKEN_LISTENER: u64 = 1 << 31;
+/// Reads of one connection per turn before others get their turn (it goes on the ready list).
+const READS_PER_TURN: usize = 4;
+/// Accepts per listener per turn.
+const ACCEPTS_PER_TURN: usize = 64;
+/// Outbound batches per app ring per turn, so that reading is not starved by a flood.
+const OUTBOUND_BATCHES_PER_TURN: usize = 16;
+
+/// Something to continue next turn.
+#[derive(Debug, Clone, Copy)]
+enum Ready {
+    Conn { slot: u32, generation: u32 },
+    Listener(usize),
+}
+
+/// The worker; see the module docs.
+pub(crate) struct Worker {
+    index: u8,
+    epoll: rustix::fd::OwnedFd,
+    listeners: Vec<Listener>,
+    /// Per listener: its port and whether it is TLS (kept after the listeners close).
+    listener_info: Vec<(u16, bool)>,
+    gate: Arc<WorkerGate<EventFdWaker>>,
+    apps: Vec<AppPort>,
+    from_apps: Vec<Consumer>,
+    endpoints: Arc<[Endpoint]>,
+    settings: Arc<Settings>,
+    stop: Arc<AtomicBool>,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    live: usize,
+    /// The read buffer every connection of the worker shares.
+    rbuf: Vec<u8>,
+    /// Scratch for ws-proto's output and HTTP responses.
+    out: Vec<u8>,
+    deadlines: Deadlines,
+    ready: Vec<Ready>,
+    origin: std::time::Instant,
+    /// Now, in ns since `origin`, read once per turn.
+    now: u64,
+    /// Set once the stop flag is seen: when the worker gives up on clients still closing.
+    stop_deadline: Option<u64>,
+    stats: WorkerStats,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("index", &self.index)
+            .field("live", &self.live)
+            .finish_non_exhaustive()
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Worker {
+    pub(crate) fn new(init: WorkerInit) -> std::io::Result<Self> {
+        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+        // Level-triggered: drained on each report.
+        epoll::add(
+            &epoll,
+            init.gate.signal(),
+            epoll::EventData::new_u64(TOKEN_WAKE),
+            epoll::EventFlags::IN,
+        )?;
+        for (i, listener) in init.listeners.iter().enumerate() {
+            epoll::add(
+                &epoll,
+                &listener.fd,
+                epoll::EventData::new_u64(TOKEN_LISTENER | i as u64),
+                epoll::EventFlags::IN | epoll::EventFlags::ET,
+            )?;
+        }
+        let rbuf_size = init.settings.rbuf_size;
+        let listener_info = init
+            .listeners
+            .iter()
+            .map(|l| (l.local.port(), l.tls))
+            .collect();
+        Ok(Self {
+            index: init.index,
+            epoll,
+            listener_info,
+            listeners: init.listeners,
+            gate: init.gate,
+            apps: init.apps,
+            from_apps: init.from_apps,
+            endpoints: init.endpoints,
+            settings: init.settings,
+            stop: init.stop,
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            rbuf: vec![0; rbuf_size],
+            out: Vec::new(),
+            deadlines: Deadlines::default(),
+            ready: Vec::new(),
+            origin: std::time::Instant::now(),
+            now: 0,
+            stop_deadline: None,
+            stats: WorkerStats::default(),
+        })
+    }
+
+    fn refresh_now(&mut self) {
+        self.now = nanos(self.origin.elapsed());
+    }
+
+    fn ws_now(&self) -> ws_proto::Instant {
+        ws_proto::Instant::from_nanos(self.now)
+    }
+
+    /// The loop; returns when stopped and every connection is gone.
+    pub(crate) fn run(mut self) -> WorkerStats {
+        let mut events: Vec<epoll::Event> = Vec::with_capacity(self.settings.epoll_events.max(16));
+        loop {
+            self.refresh_now();
+            self.fire_deadlines();
+            self.drain_outbound();
+            self.continue_ready();
+            self.publish_inbound();
+            if self.stop_deadline.is_none() && self.stop.load(Ordering::Acquire) {
+                self.begin_shutdown();
+            }
+            if self.stop_deadline.is_some() {
+                self.end_finished();
+            }
+            if let Some(deadline) = self.stop_deadline
+                && (self.live == 0 || self.now >= deadline)
+            {
+                self.end_all();
+                self.publish_inbound();
+                return self.stats;
+            }
+
+            let timeout = if self.ready.is_empty() {
+                let next = [self.deadlines.next(), self.stop_deadline]
+                    .into_iter()
+                    .flatten()
+                    .min();
+                next.map(|t| t.saturating_sub(self.now))
+            } else {
+                Some(0)
+            };
+            let block = timeout != Some(0)
+                && self.gate.prepare_sleep(|| {
+                    self.stop.load(Ordering::Acquire)
+                        || self.from_apps.iter().any(|c| !c.is_empty())
+                });
+            let timespec = |ns: u64| rustix::time::Timespec {
+                tv_sec: i64::try_from(ns / 1_000_000_000).unwrap_or(i64::MAX),
+                tv_nsec: i64::try_from(ns % 1_000_000_000).unwrap_or(0),
+            };
+            let wait = if block {
+                // rustix rounds up to whole milliseconds for epoll_pwait: never early.
+                timeout.map(timespec)
+            } else {
+                Some(timespec(0))
+            };
+            events.clear();
+            let result = epoll::wait(
+                &self.epoll,
+                rustix::buffer::spare_capacity(&mut events),
+                wait.as_ref(),
+            );
+            if block {
+                self.gate.finish_sleep();
+            }
+            match result {
+                Ok(_) | Err(Errno::INTR) => {}
+                Err(e) => {
+                    // Not recoverable (EBADF, EINVAL): stop serving rather than spin.
+                    eprintln!("ringsocket: worker {}: epoll_wait failed: {e}", self.index);
+                    self.stop.store(true, Ordering::Release);
+                }
+            }
+            self.refresh_now();
+            for event in &events {
+                let token = event.data.u64();
+                let flags = event.flags;
+                self.handle_event(token, flags);
+            }
+        }
+    }
+
+    fn handle_event(&mut self, token: u64, flags: epoll::EventFlags) {
+        if token == TOKEN_WAKE {
+            self.gate.signal().drain();
+            return;
+        }
+        let generation = (token >> 32) as u32;
+        if generation == 0 {
+            let listener = (token & !TOKEN_LISTENER) as usize;
+            self.accept_from(listener);
+            return;
+        }
+        let slot = token as u32;
+        if !self.is_current(slot, generation) {
+            return; // An event of a connection that ended earlier in this batch.
+        }
+        if flags.contains(epoll::EventFlags::OUT) {
+            self.on_writable(slot);
+        }
+        if flags.intersects(
+            epoll::EventFlags::IN
+                | epoll::EventFlags::RDHUP
+                | epoll::EventFlags::HUP
+                | epoll::EventFlags::ERR,
+        ) && self.is_current(slot, generation)
+        {
+            self.on_readable(slot);
+        }
+    }
+
+    fn is_current(&self, slot: u32, generation: u32) -> bool {
+        self.slots
+            .get(slot as usize)
+            .is_some_and(|s| s.generation == generation && s.conn.is_some())
+    }
+
+    fn conn_mut(&mut self, slot: u32) -> Option<&mut Conn> {
+        self.slots.get_mut(slot as usize)?.conn.as_mut()
+    }
+
+    /// The client id of the connection in `slot`.
+    fn client_id(&self, slot: u32) -> Option<ClientId> {
+        let generation = self.slots.get(slot as usize)?.generation;
+        ClientId::from_parts(generation, self.index, slot)
+    }
+
+    fn accept_from(&mut self, i: usize) {
+        if self.stop_deadline.is_some() {
+            return;
+        }
+        for _ in 0..ACCEPTS_PER_TURN {
+            let Some(listener) = self.listeners.get(i) else {
+                return;
+            };
+            let (fd, peer) = match net::accept(listener.fd.as_fd_ref()) {
+                Ok(Some(accepted)) => accepted,
+                Ok(None) => return,
+                Err(e) => {
+                    // EMFILE/ENFILE/ENOBUFS: the connection stays queued; try again next turn
+                    // rather than spin on it now.
+                    eprintln!("ringsocket: worker {}: accept failed: {e}", self.index);
+                    return;
+                }
+            };
+            self.stats.accepted += 1;
+            if self.live >= self.settings.max_conns {
+                self.stats.refused += 1;
+                self.out.clear();
+                let _ = ws_proto::handshake::write_error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &mut self.out,
+                );
+                net::refuse(fd, &self.out);
+                continue;
+            }
+            self.add_conn(fd, peer, i as u8);
+        }
+        // More may be queued: the edge will not repeat, so come back next turn.
+        self.push_ready(Ready::Listener(i));
+    }
+
+    fn add_conn(&mut self, fd: rustix::fd::OwnedFd, peer: SocketAddr, listener: u8) {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                let slot = self.slots.len() as u32;
+                if slot >= 1 << 24 {
+                    return; // The id format's limit; max_conns keeps far below it.
+                }
+                self.slots.push(Slot {
+                    generation: 1,
+                    conn: None,
+                });
+                slot
+            }
+        };
+        let generation = self.slots[slot as usize].generation;
+        let token = (u64::from(generation) << 32) | u64::from(slot);
+        let registered = epoll::add(
+            &self.epoll,
+            &fd,
+            epoll::EventData::new_u64(token),
+            epoll::EventFlags::IN
+                | epoll::EventFlags::OUT
+                | epoll::EventFlags::RDHUP
+                | epoll::EventFlags::ET,
+        );
+        if registered.is_err() {
+            self.free.push(slot);
+            return;
+        }
+        self.slots[slot as usize].conn = Some(Conn::new(fd, peer, listener));
+        self.live += 1;
+        let when = self.now.saturating_add(nanos(self.settings.handshake_wait));
+        self.set_deadline(slot, when);
+        // Data may have arrived with the connection: the edge for it may already be gone.
+        self.on_readable(slot);
+    }
+
+    fn push_ready(&mut self, ready: Ready) {
+        match ready {
+            Ready::Conn { slot, .. } => {
+                if let Some(conn) = self.conn_mut(slot) {
+                    if conn.in_ready {
+                        return;
+                    }
+                    conn.in_ready = true;
+                }
+            }
+            Ready::Listener(i) => {
+                if self
+                    .ready
+                    .iter()
+                    .any(|r| matches!(r, Ready::Listener(j) if *j == i))
+                {
+                    return;
+                }
+            }
+        }
+        self.ready.push(ready);
+    }
+
+    fn continue_ready(&mut self) {
+        let ready = std::mem::take(&mut self.ready);
+        for item in ready {
+            match item {
+                Ready::Conn { slot, generation } => {
+                    if self.is_current(slot, generation) {
+                        if let Some(conn) = self.conn_mut(slot) {
+                            conn.in_ready = false;
+                        }
+                        self.on_readable(slot);
+                    }
+                }
+                Ready::Listener(i) => self.accept_from(i),
+            }
+        }
+    }
+
+    /// Publishes the inbound records pushed this turn and wakes their apps.
+    fn publish_inbound(&mut self) {
+        for app in &mut self.apps {
+            if app.dirty {
+                app.dirty = false;
+                app.to_app.flush();
+                app.gate.notify();
+            }
+        }
+    }
+
+    /// Sets the connection's deadline (`u64::MAX`: none); see [`deadline`].
+    fn set_deadline(&mut self, slot: u32, when: u64) {
+        let generation = match self.slots.get(slot as usize) {
+            Some(s) => s.generation,
+            None => return,
+        };
+        let Some(conn) = self.conn_mut(slot) else {
+            return;
+        };
+        conn.deadline = when;
+        if when < conn.scheduled {
+            conn.scheduled = when;
+            self.deadlines.push(Entry {
+                when,
+                slot,
+                generation,
+            });
+        }
+    }
+
+    fn fire_deadlines(&mut self) {
+        while let Some(entry) = self.deadlines.pop_due(self.now) {
+            if !self.is_current(entry.slot, entry.generation) {
+                continue;
+            }
+            let now = self.now;
+            let Some(conn) = self.conn_mut(entry.slot) else {
+                continue;
+            };
+            if conn.scheduled != entry.when {
+                continue; // Superseded by an earlier entry.
+            }
+            conn.scheduled = u64::MAX;
+            let wanted = conn.deadline;
+            if wanted <= now {
+                conn.deadline = u64::MAX;
+                self.on_deadline(entry.slot);
+            } else if wanted != u64::MAX {
+                self.set_deadline(entry.slot, wanted);
+            }
+        }
+    }
+
+    fn on_deadline(&mut self, slot: u32) {
+        let now = self.ws_now();
+        let settings = self.settings.clone();
+        let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
+            return;
+        };
+        match &mut conn.phase {
+            Phase::Handshake(_) => self.reject(slot, StatusCode::REQUEST_TIMEOUT),
+            Phase::Ws { ws, .. } => {
+                self.out.clear();
+                let _ = ws.handle_timeout(&settings.ws, now, &mut self.out);
+                let out = std::mem::take(&mut self.out);
+                self.write_to(slot, &[&out], true);
+                self.out = out;
+                self.after_ws_activity(slot);
+            }
+            Phase::Draining => self.end(slot),
+        }
+    }
+
+    /// After the engine ran: end the WebSocket if it closed, else follow its deadline.
+    fn after_ws_activity(&mut self, slot: u32) {
+        let Some(conn) = self.conn_mut(slot) else {
+            return;
+        };
+        let Phase::Ws { ws, .. } = &conn.phase else {
+            return;
+        };
+        if ws.state() == ws_proto::State::Closed {
+            let wait = self.settings.shutdown_wait_ws;
+            self.finish(slot, wait);
+        } else {
+            let when = ws.poll_timeout().map_or(u64::MAX, |t| t.as_nanos());
+            self.set_deadline(slot, when);
+        }
+    }
+
+    /// Answers an HTTP error and drains the connection.
+    fn reject(&mut self, slot: u32, status: StatusCode) {
+        self.out.clear();
+        let _ = ws_proto::handshake::write_error_response(status, &mut self.out);
+        let out = std::mem::take(&mut self.out);
+        self.write_to(slot, &[&out], false);
+        self.out = out;
+        let wait = self.settings.shutdown_wait_http;
+        self.finish(slot, wait);
+    }
+
+    /// Pushes the close record (once, when the app had an open), then drains the connection
+    /// for at most `wait`.
+    fn finish(&mut self, slot: u32, wait: Duration) {
+        self.push_close_record(slot);
+        let now = self.now;
+        let Some(conn) = self.conn_mut(slot) else {
+            return;
+        };
+        conn.phase = Phase::Draining;
+        conn.pending_in = Vec::new();
+        conn.message = Vec::new();
+        if conn.backlog.is_empty() && !conn.write_shut {
+            conn.write_shut = true;
+            conn.transport.shutdown_write();
+        }
+        self.set_deadline(slot, now.saturating_add(nanos(wait)));
+    }
+
+    /// The app's close record, when the connection is still a WebSocket of the app.
+    fn push_close_record(&mut self, slot: u32) {
+        let Some(client) = self.client_id(slot) else {
+            return;
+        };
+        let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
+            return;
+        };
+        let Phase::Ws {
+            app, endpoint_id, ..
+        } = conn.phase
+        else {
+            return;
+        };
+        // Past this point the connection is no longer the app's.
+        conn.phase = Phase::Draining;
+        self.stats.closed += 1;
+        push_inbound(
+            &mut self.apps[usize::from(app)],
+            Inbound::Close {
+                client,
+                endpoint_id,
+            },
+        );
+    }
+
+    /// Ends the connection now: close record if due, close the socket, free the slot.
+    fn end(&mut self, slot: u32) {
+        self.push_close_record(slot);
+        let Some(entry) = self.slots.get_mut(slot as usize) else {
+            return;
+        };
+        if entry.conn.take().is_none() {
+            return;
+        }
+        // The fd closed with the connection, which removed it from the epoll set.
+        entry.generation = entry.generation.wrapping_add(1).max(1);
+        self.free.push(slot);
+        self.live -= 1;
+    }
+
+    /// Stop accepting, close every WebSocket with 1001, give them `shutdown_wait_ws`.
+    fn begin_shutdown(&mut self) {
+        self.listeners.clear();
+        let wait = self.settings.shutdown_wait_ws;
+        self.stop_deadline = Some(self.now.saturating_add(nanos(wait)));
+        for slot in 0..self.slots.len() as u32 {
+            let Some(conn) = self.conn_mut(slot) else {
+                continue;
+            };
+            match &conn.phase {
+                Phase::Handshake(_) => self.end(slot),
+                Phase::Ws { .. } => self.close_ws(slot, CloseCode::GOING_AWAY),
+                Phase::Draining => {}
+            }
+        }
+    }
+
+    /// Starts the closing handshake with `code` (nothing if it started already).
+    fn close_ws(&mut self, slot: u32, code: CloseCode) {
+        let now = self.ws_now();
+        let settings = self.settings.clone();
+        let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
+            return;
+        };
+        let Phase::Ws { ws, .. } = &mut conn.phase else {
+            return;
+        };
+        self.out.clear();
+        if ws
+            .close(&settings.ws, now, code, "", &mut self.out)
+            .is_err()
+        {
+            return;
+        }
+        let out = std::mem::take(&mut self.out);
+        self.write_to(slot, &[&out], true);
+        self.out = out;
+        self.after_ws_activity(slot);
+    }
+
+    /// While shutting down, connections that have sent everything and their FIN do not wait
+    /// for the peer's FIN: the kernel delivers what is queued after the close.
+    fn end_finished(&mut self) {
+        for slot in 0..self.slots.len() as u32 {
+            let finished = self.slots[slot as usize].conn.as_ref().is_some_and(|c| {
+                matches!(c.phase, Phase::Draining) && c.write_shut && c.backlog.is_empty()
+            });
+            if finished {
+                self.end(slot);
+            }
+        }
+    }
+
+    /// Ends every connection left (the shutdown wait is over).
+    fn end_all(&mut self) {
+        for slot in 0..self.slots.len() as u32 {
+            self.end(slot);
+        }
+    }
+}
+
+/// Pushes one inbound record for the app (published at the end of the turn).
+fn push_inbound(app: &mut AppPort, record: Inbound<'_>) -> bool {
+    let len = record.encoded_len();
+    match app.to_app.reserve(len) {
+        Ok(mut slot) => {
+            let written = record.write(&mut slot);
+            slot.commit(written.unwrap_or(0));
+            app.dirty = true;
+            true
+        }
+        Err(e) => {
+            // Only a failed allocation or a record over the ring's limit can land here (the
+            // rings grow); the caller fails the connection.
+            eprintln!(
+                "ringsocket: cannot pass a {len}-byte record to app {}: {e}",
+                app.status.name()
+            );
+            false
+        }
+    }
+}
+
+trait AsFdRef {
+    fn as_fd_ref(&self) -> rustix::fd::BorrowedFd<'_>;
+}
+
+impl AsFdRef for rustix::fd::OwnedFd {
+    fn as_fd_ref(&self) -> rustix::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(self)
+    }
+}

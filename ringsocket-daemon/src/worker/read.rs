@@ -1,0 +1,274 @@
+//! The read path: bytes from a socket → HTTP upgrade → WebSocket frames → inbound records.
+//!
+//! Every connection reads into the worker's one read buffer. Bytes left unprocessed at the end
+//! (an unfinished HTTP head, a partial frame header or control frame) are copied into the
+//! connection's `pending_in` and put back in front of the next read; a message arriving in
+//! pieces goes into the connection's message buffer (ws-proto reassembles it there). Nothing
+//! else costs a connection memory.
+
+use app_abi::DataKind;
+use app_abi::records::Inbound;
+use rustix::io::Errno;
+use ws_proto::handshake::{
+    Request, RequestStatus, StatusCode, host_matches, origin_matches, path_matches,
+};
+use ws_proto::{CloseCode, Connection, Event, Role};
+
+use super::conn::{Conn, Phase};
+use super::{AppPort, Endpoint, READS_PER_TURN, Ready, Worker, push_inbound};
+
+/// What a complete or partial HTTP head leads to.
+enum HeadOutcome {
+    /// Not complete yet: keep the bytes.
+    Partial,
+    /// Answer with this status and drain.
+    Reject(StatusCode),
+    /// The `101` is in the worker's output scratch.
+    Accept { endpoint: usize, head_len: usize },
+}
+
+impl Worker {
+    /// Reads until the socket is drained (edge-triggered epoll reports no more), or until the
+    /// connection's share of this turn is used, when it goes on the ready list.
+    pub(super) fn on_readable(&mut self, slot: u32) {
+        let Some(generation) = self.slots.get(slot as usize).map(|s| s.generation) else {
+            return;
+        };
+        for _ in 0..READS_PER_TURN {
+            let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
+                return;
+            };
+            let draining = matches!(conn.phase, Phase::Draining);
+            // Unprocessed bytes go back in front of the new ones once a read brought any.
+            let kept = conn.pending_in.len();
+            match conn.transport.recv(&mut self.rbuf[kept..]) {
+                Ok(0) => {
+                    self.end(slot);
+                    return;
+                }
+                Ok(n) if !draining => {
+                    self.rbuf[..kept].copy_from_slice(&conn.pending_in);
+                    conn.pending_in.clear();
+                    self.process_input(slot, kept + n);
+                }
+                Ok(_) => {} // Draining: the peer's bytes are moot.
+                Err(Errno::AGAIN) => return,
+                Err(Errno::INTR) => {}
+                Err(_) => {
+                    self.end(slot);
+                    return;
+                }
+            }
+        }
+        self.push_ready(Ready::Conn { slot, generation });
+    }
+
+    /// Handles `rbuf[..filled]` for the connection.
+    fn process_input(&mut self, slot: u32, filled: usize) {
+        let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
+            return;
+        };
+        let outcome = match &mut conn.phase {
+            Phase::Handshake(parser) => match parser.parse(&self.rbuf[..filled]) {
+                Ok(RequestStatus::Partial) => HeadOutcome::Partial,
+                Err(e) => HeadOutcome::Reject(e.status()),
+                Ok(RequestStatus::Complete { len, request }) => {
+                    let (port, tls) = self.listener_info[usize::from(conn.listener)];
+                    match decide(
+                        &request,
+                        port,
+                        tls,
+                        &self.endpoints,
+                        &self.apps,
+                        &mut self.out,
+                    ) {
+                        Ok(endpoint) => HeadOutcome::Accept {
+                            endpoint,
+                            head_len: len,
+                        },
+                        Err(status) => HeadOutcome::Reject(status),
+                    }
+                }
+            },
+            Phase::Ws { .. } => {
+                self.receive_frames(slot, 0, filled);
+                return;
+            }
+            Phase::Draining => return,
+        };
+        match outcome {
+            HeadOutcome::Partial => conn.pending_in.extend_from_slice(&self.rbuf[..filled]),
+            HeadOutcome::Reject(status) => self.reject(slot, status),
+            HeadOutcome::Accept { endpoint, head_len } => {
+                self.upgrade(slot, endpoint);
+                if self.conn_mut(slot).is_some() {
+                    // Bytes after the head are the client's first frames.
+                    self.receive_frames(slot, head_len, filled);
+                }
+            }
+        }
+    }
+
+    /// Sends the `101` (in the output scratch), becomes a WebSocket and tells the app.
+    fn upgrade(&mut self, slot: u32, endpoint: usize) {
+        let out = std::mem::take(&mut self.out);
+        self.write_to(slot, &[&out], false);
+        self.out = out;
+        let Some(client) = self.client_id(slot) else {
+            return;
+        };
+        let now = self.ws_now();
+        let endpoint = &self.endpoints[endpoint];
+        let (app, endpoint_id) = (endpoint.app, endpoint.id);
+        let Some(peer) = self.conn_mut(slot).map(|c| c.peer) else {
+            return; // The write failed: the connection is gone.
+        };
+        let opened = push_inbound(
+            &mut self.apps[usize::from(app)],
+            Inbound::Open {
+                client,
+                endpoint_id,
+                peer,
+            },
+        );
+        if !opened {
+            self.end(slot);
+            return;
+        }
+        self.stats.opened += 1;
+        let ws = Connection::new(Role::Server, &self.settings.ws, now);
+        let Some(conn) = self.conn_mut(slot) else {
+            return;
+        };
+        conn.phase = Phase::Ws {
+            ws,
+            app,
+            endpoint_id,
+        };
+        conn.pending_in = Vec::new();
+    }
+
+    /// Runs `rbuf[start..filled]` through the connection's engine.
+    pub(super) fn receive_frames(&mut self, slot: u32, start: usize, filled: usize) {
+        let now = self.ws_now();
+        let Some(client) = self.client_id(slot) else {
+            return;
+        };
+        let Self {
+            slots,
+            rbuf,
+            out,
+            apps,
+            settings,
+            ..
+        } = self;
+        let Some(Conn {
+            phase,
+            message,
+            pending_in,
+            ..
+        }) = slots[slot as usize].conn.as_mut()
+        else {
+            return;
+        };
+        let Phase::Ws {
+            ws,
+            app,
+            endpoint_id,
+        } = phase
+        else {
+            return;
+        };
+        let app = &mut apps[usize::from(*app)];
+        out.clear();
+        let mut pos = start;
+        let mut push_failed = false;
+        while pos < filled {
+            let Ok(received) = ws.receive(&settings.ws, now, &mut rbuf[pos..filled], message, out)
+            else {
+                // A protocol error: the close frame with its code is in `out`.
+                break;
+            };
+            let stalled = received.is_stalled();
+            pos += received.consumed;
+            if let Some(Event::Message { kind, payload }) = received.event {
+                let data_kind = match kind {
+                    ws_proto::DataKind::Text => DataKind::Text,
+                    ws_proto::DataKind::Binary => DataKind::Bin,
+                };
+                let read = Inbound::Read {
+                    client,
+                    endpoint_id: *endpoint_id,
+                    data_kind,
+                    payload,
+                };
+                push_failed = !push_inbound(app, read);
+                // The message buffer is free again (ws-proto clears it when the next message
+                // in pieces starts): give its memory back while the connection idles.
+                if message.capacity() > 0 {
+                    *message = Vec::new();
+                }
+            }
+            if stalled || push_failed || ws.state() == ws_proto::State::Closed {
+                break;
+            }
+        }
+        if ws.state() != ws_proto::State::Closed && pos < filled {
+            pending_in.extend_from_slice(&rbuf[pos..filled]);
+        }
+        if !out.is_empty() {
+            let out = std::mem::take(&mut self.out);
+            self.write_to(slot, &[&out], true);
+            self.out = out;
+        }
+        if push_failed {
+            self.close_ws(slot, CloseCode::INTERNAL_ERROR);
+        }
+        self.after_ws_activity(slot);
+    }
+}
+
+/// Validates the upgrade and picks the endpoint; on success the `101` is in `out`.
+///
+/// The endpoint is the one whose port, path and host (case-insensitive, default port optional)
+/// all match exactly: no path on this port is 404, a known path with an unknown host 400.
+/// A sent `Origin` must be allowed (403); an app that stopped answers 503.
+fn decide(
+    request: &Request<'_>,
+    port: u16,
+    tls: bool,
+    endpoints: &[Endpoint],
+    apps: &[AppPort],
+    out: &mut Vec<u8>,
+) -> Result<usize, StatusCode> {
+    let upgrade = request.validate_upgrade().map_err(|e| e.status())?;
+    let mut path_known = false;
+    let found = endpoints.iter().position(|ep| {
+        if ep.port != port || ep.tls != tls || !path_matches(upgrade.path(), &ep.path) {
+            return false;
+        }
+        path_known = true;
+        host_matches(upgrade.host(), &ep.authority, tls)
+    });
+    let Some(index) = found else {
+        return Err(if path_known {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::NOT_FOUND
+        });
+    };
+    let endpoint = &endpoints[index];
+    if let (Some(origin), Some(allowed)) = (upgrade.origin(), &endpoint.allowed_origins)
+        && !allowed.iter().any(|a| origin_matches(origin, a))
+    {
+        return Err(StatusCode::FORBIDDEN);
+    }
+    if apps[usize::from(endpoint.app)].status.is_stopped() {
+        return Err(StatusCode::SERVICE_UNAVAILABLE);
+    }
+    out.clear();
+    upgrade
+        .write_accept(None, &[], out)
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok(index)
+}

@@ -1,0 +1,345 @@
+//! The write path: outbound records → clients, and each client's backpressure buffer.
+//!
+//! A worker drains each app's ring in batches. Every record of a batch is resolved to the
+//! recipients this worker owns; the deliveries are grouped by client (a stable sort keeps each
+//! client's order), and each client's group goes out in one vectored write straight from ring
+//! memory. What the socket does not take is copied into that client's backlog, so the batch is
+//! released right after and a slow client never holds ring space. A client whose backlog passes
+//! `max_client_backlog` is closed with 1008 and its backlog dropped (but for the end of a frame
+//! already partly written, so that the close frame still parses).
+
+use std::io::IoSlice;
+
+use app_abi::ClientId;
+use app_abi::records::{Outbound, Recipients};
+use rustix::io::Errno;
+use ws_proto::CloseCode;
+
+use super::conn::{Conn, Phase};
+use super::{OUTBOUND_BATCHES_PER_TURN, Worker};
+
+/// The most buffers one `sendmsg` gathers (well below `IOV_MAX`, on the stack).
+const MAX_IOV: usize = 64;
+
+/// What one record asks of one client.
+#[derive(Debug, Clone, Copy)]
+enum Item<'a> {
+    /// A complete server frame.
+    Frame(&'a [u8]),
+    /// A close with the app's code.
+    Close(u16),
+}
+
+impl Worker {
+    /// Drains every app's outbound ring (at most a few batches each per turn).
+    pub(super) fn drain_outbound(&mut self) {
+        // Moved out for the loop, so that the batches' borrows leave the rest of the worker
+        // free to use.
+        let mut from_apps = std::mem::take(&mut self.from_apps);
+        let batch_len = self.settings.outbound_batch;
+        for (app, consumer) in from_apps.iter_mut().enumerate() {
+            for _ in 0..OUTBOUND_BATCHES_PER_TURN {
+                let batch = consumer.peek_batch(batch_len);
+                if batch.is_empty() {
+                    break;
+                }
+                let mut deliveries: Vec<(u32, Item<'_>)> = Vec::new();
+                for record in &batch {
+                    match Outbound::decode(record) {
+                        Ok(Outbound::Send { to, frame }) => {
+                            self.resolve(app, to, |slot| {
+                                deliveries.push((slot, Item::Frame(frame)));
+                            });
+                        }
+                        Ok(Outbound::Close { client, code }) => {
+                            if let Some(slot) = self.member(app, client) {
+                                deliveries.push((slot, Item::Close(code)));
+                            }
+                        }
+                        Err(e) => eprintln!(
+                            "ringsocket: worker {}: skipping a bad outbound record: {e}",
+                            self.index
+                        ),
+                    }
+                }
+                deliveries.sort_by_key(|d| d.0);
+                for group in deliveries.chunk_by(|a, b| a.0 == b.0) {
+                    self.deliver(group);
+                }
+                drop(deliveries);
+                batch.release();
+            }
+        }
+        self.from_apps = from_apps;
+    }
+
+    /// The slot of `client` if it is a live WebSocket of `app` on this worker; stale ids
+    /// (an earlier generation) and foreign ones are ignored.
+    fn member(&self, app: usize, client: ClientId) -> Option<u32> {
+        if client.worker() != self.index {
+            return None;
+        }
+        let slot = client.slot();
+        let entry = self.slots.get(slot as usize)?;
+        if entry.generation != client.generation() {
+            return None;
+        }
+        match &entry.conn.as_ref()?.phase {
+            Phase::Ws { app: a, .. } if usize::from(*a) == app => Some(slot),
+            _ => None,
+        }
+    }
+
+    /// Calls `each` with the slot of every recipient of `to` among `app`'s clients here.
+    fn resolve(&self, app: usize, to: Recipients<'_>, mut each: impl FnMut(u32)) {
+        let every = |excluded: &dyn Fn(ClientId) -> bool, each: &mut dyn FnMut(u32)| {
+            for (slot, entry) in self.slots.iter().enumerate() {
+                let Some(conn) = &entry.conn else {
+                    continue;
+                };
+                let Phase::Ws { app: a, .. } = &conn.phase else {
+                    continue;
+                };
+                if usize::from(*a) != app {
+                    continue;
+                }
+                let id = ClientId::from_parts(entry.generation, self.index, slot as u32);
+                if id.is_some_and(|id| !excluded(id)) {
+                    each(slot as u32);
+                }
+            }
+        };
+        match to {
+            Recipients::Single(id) => {
+                if let Some(slot) = self.member(app, id) {
+                    each(slot);
+                }
+            }
+            Recipients::Multi(ids) => {
+                for id in ids.iter() {
+                    if let Some(slot) = self.member(app, id) {
+                        each(slot);
+                    }
+                }
+            }
+            Recipients::Every => every(&|_| false, &mut each),
+            Recipients::EveryExceptSingle(x) => every(&|id| id == x, &mut each),
+            Recipients::EveryExceptMulti(ids) => every(&|id| ids.contains(id), &mut each),
+        }
+    }
+
+    /// Sends one client everything a batch has for it, in order, in one vectored write.
+    fn deliver(&mut self, group: &[(u32, Item<'_>)]) {
+        let Some(&(slot, _)) = group.first() else {
+            return;
+        };
+        let now = self.ws_now();
+        let Some(conn) = conn_in(&mut self.slots, slot) else {
+            return;
+        };
+        let Phase::Ws { ws, .. } = &mut conn.phase else {
+            return;
+        };
+        // Frames encoded by the app thread obey the engine's state too: nothing after a close.
+        if !ws.can_send_data() {
+            return;
+        }
+        let mut units: Vec<&[u8]> = Vec::with_capacity(group.len() + 1);
+        let out = &mut self.out;
+        out.clear();
+        let mut closing = false;
+        for (_, item) in group {
+            match *item {
+                Item::Frame(frame) => units.push(frame),
+                Item::Close(code) => {
+                    let code = CloseCode(code);
+                    let code = if code.is_valid_on_wire() {
+                        code
+                    } else {
+                        CloseCode::INTERNAL_ERROR
+                    };
+                    closing = ws.close(&self.settings.ws, now, code, "", out).is_ok();
+                    break; // Nothing may follow a close frame.
+                }
+            }
+        }
+        let out = std::mem::take(&mut self.out);
+        if !out.is_empty() {
+            units.push(&out);
+        }
+        self.write_to(slot, &units, true);
+        drop(units);
+        self.out = out;
+        if closing {
+            self.after_ws_activity(slot);
+        }
+    }
+
+    /// Writes `units` to the connection after whatever is pending, keeping the rest in its
+    /// backlog. `frames`: the units are whole WebSocket frames (else: HTTP bytes). A failed
+    /// write ends the connection; a backlog past the limit closes it with 1008.
+    pub(super) fn write_to(&mut self, slot: u32, units: &[&[u8]], frames: bool) {
+        let Some(conn) = conn_in(&mut self.slots, slot) else {
+            return;
+        };
+        if conn.write_shut || units.iter().all(|u| u.is_empty()) {
+            return;
+        }
+        let mut writes = 0;
+        let result = if conn.backlog.is_empty() {
+            send_units(conn, units, frames, &mut writes)
+        } else {
+            for unit in units {
+                push(conn, unit, frames);
+            }
+            flush(conn, &mut writes)
+        };
+        self.stats.writes += writes;
+        let over = conn.backlog.len() > self.settings.max_client_backlog;
+        if result.is_err() {
+            self.end(slot);
+        } else if over {
+            self.overflow(slot);
+        }
+    }
+
+    /// The socket is writable again: flush the backlog.
+    pub(super) fn on_writable(&mut self, slot: u32) {
+        let Some(conn) = conn_in(&mut self.slots, slot) else {
+            return;
+        };
+        if conn.backlog.is_empty() {
+            return;
+        }
+        let mut writes = 0;
+        let result = flush(conn, &mut writes);
+        self.stats.writes += writes;
+        if result.is_err() {
+            self.end(slot);
+        }
+    }
+
+    /// The client fell more than `max_client_backlog` behind: drop its backlog and close it
+    /// with 1008 (the close frame follows the one frame already partly written).
+    fn overflow(&mut self, slot: u32) {
+        self.stats.backlog_overflows += 1;
+        let now = self.ws_now();
+        let Some(conn) = conn_in(&mut self.slots, slot) else {
+            return;
+        };
+        conn.backlog.drop_whole_frames();
+        let Phase::Ws { ws, .. } = &mut conn.phase else {
+            // Not a WebSocket any more (already closing): nothing more to say.
+            self.end(slot);
+            return;
+        };
+        self.out.clear();
+        let closed = ws.close(
+            &self.settings.ws,
+            now,
+            CloseCode::POLICY_VIOLATION,
+            "",
+            &mut self.out,
+        );
+        if closed.is_err() {
+            self.end(slot);
+            return;
+        }
+        conn.backlog.push_frames(&self.out);
+        let mut writes = 0;
+        let result = flush(conn, &mut writes);
+        self.stats.writes += writes;
+        if result.is_err() {
+            self.end(slot);
+            return;
+        }
+        self.after_ws_activity(slot);
+    }
+}
+
+/// The connection in `slot`, borrowing only the slot table.
+fn conn_in(slots: &mut [super::Slot], slot: u32) -> Option<&mut Conn> {
+    slots.get_mut(slot as usize)?.conn.as_mut()
+}
+
+fn push(conn: &mut Conn, unit: &[u8], frames: bool) {
+    if frames {
+        conn.backlog.push_frames(unit);
+    } else {
+        conn.backlog.push_unaligned(unit);
+    }
+}
+
+/// Sends `units` (the backlog is empty) with as few `sendmsg` calls as the socket allows;
+/// keeps the rest in the backlog.
+fn send_units(
+    conn: &mut Conn,
+    units: &[&[u8]],
+    frames: bool,
+    writes: &mut u64,
+) -> Result<(), Errno> {
+    let mut done = 0;
+    while done < units.len() {
+        let chunk = &units[done..units.len().min(done + MAX_IOV)];
+        let mut iov = [IoSlice::new(&[]); MAX_IOV];
+        for (slice, unit) in iov.iter_mut().zip(chunk) {
+            *slice = IoSlice::new(unit);
+        }
+        let want: usize = chunk.iter().map(|u| u.len()).sum();
+        let sent = loop {
+            match conn.transport.send_vectored(&iov[..chunk.len()]) {
+                Ok(n) => break n,
+                Err(Errno::INTR) => continue,
+                Err(Errno::AGAIN) => break 0,
+                Err(e) => return Err(e),
+            }
+        };
+        *writes += 1;
+        if sent < want {
+            // Keep the rest: the end of the unit the write stopped in, then whole units.
+            let mut skip = sent;
+            let mut k = done;
+            while skip >= units[k].len() {
+                skip -= units[k].len();
+                k += 1;
+            }
+            if skip > 0 {
+                conn.backlog.push_unaligned(&units[k][skip..]);
+                k += 1;
+            }
+            for unit in &units[k..] {
+                push(conn, unit, frames);
+            }
+            return Ok(());
+        }
+        done += chunk.len();
+    }
+    Ok(())
+}
+
+/// Writes the backlog until it is empty or the socket is full; once a draining connection's
+/// backlog is out, sends FIN.
+fn flush(conn: &mut Conn, writes: &mut u64) -> Result<(), Errno> {
+    while !conn.backlog.is_empty() {
+        match conn
+            .transport
+            .send_vectored(&[IoSlice::new(conn.backlog.pending())])
+        {
+            Ok(n) => {
+                *writes += 1;
+                conn.backlog.consume(n);
+            }
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN) => {
+                *writes += 1;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if matches!(conn.phase, Phase::Draining) && !conn.write_shut {
+        conn.write_shut = true;
+        conn.transport.shutdown_write();
+    }
+    Ok(())
+}

@@ -1,0 +1,314 @@
+//! A blocking WebSocket client for the serving tests, built on ws-proto's client role, and a
+//! few helpers. Every read has a timeout, so a bug fails a test instead of hanging it.
+
+#![allow(dead_code)] // Each test binary uses a different part.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use ws_proto::handshake::{ClientRequest, ResponseParser, ResponseStatus, encode_key};
+use ws_proto::{ClientOutput, CloseCode, Config, Connection, DataKind, Event, Role};
+
+/// The longest a test waits for anything.
+pub const LIMIT: Duration = Duration::from_secs(20);
+
+/// What the client received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    Text(String),
+    Binary(Vec<u8>),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    /// A close frame and its code.
+    Close(Option<u16>),
+    /// The server closed TCP.
+    Eof,
+}
+
+/// An HTTP answer other than 101: the status and every byte up to the server's FIN.
+#[derive(Debug)]
+pub struct Rejected {
+    pub status: u16,
+    pub raw: String,
+}
+
+/// A connected, upgraded client.
+pub struct Client {
+    pub stream: TcpStream,
+    conn: Connection,
+    config: Config,
+    input: Vec<u8>,
+    message: Vec<u8>,
+    seed: u64,
+    origin: Instant,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+/// Options of a handshake.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Upgrade<'a> {
+    pub origin: Option<&'a str>,
+    /// Bytes sent in the same write as the request (the first frames).
+    pub first_bytes: &'a [u8],
+}
+
+impl Client {
+    /// Connects and upgrades to `ws://host/path` at `addr`.
+    pub fn connect(addr: SocketAddr, host: &str, path: &str) -> Self {
+        Self::try_connect(addr, host, path, Upgrade::default())
+            .unwrap_or_else(|r| panic!("upgrade refused: {r:?}"))
+    }
+
+    pub fn try_connect(
+        addr: SocketAddr,
+        host: &str,
+        path: &str,
+        upgrade: Upgrade<'_>,
+    ) -> Result<Self, Rejected> {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(LIMIT)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        let mut seed = 0x9E37_79B9_7F4A_7C15 ^ u64::from(stream.local_addr().unwrap().port());
+        let mut nonce = [0u8; 16];
+        for chunk in nonce.chunks_mut(8) {
+            chunk.copy_from_slice(&xorshift(&mut seed).to_le_bytes());
+        }
+        let key = encode_key(&nonce);
+        let mut request = ClientRequest::new(host, path);
+        if let Some(origin) = upgrade.origin {
+            request = request.origin(origin);
+        }
+        let mut bytes = Vec::new();
+        request.write(&key, &mut bytes).unwrap();
+        bytes.extend_from_slice(upgrade.first_bytes);
+        let mut client = Self {
+            stream,
+            conn: Connection::new(
+                Role::Client,
+                &Config::default(),
+                ws_proto::Instant::default(),
+            ),
+            config: Config::default().with_max_message_size(256 << 20),
+            input: Vec::new(),
+            message: Vec::new(),
+            seed,
+            origin: Instant::now(),
+        };
+        client.stream.write_all(&bytes).unwrap();
+        let mut parser = ResponseParser::new();
+        loop {
+            let mut chunk = [0u8; 4096];
+            let n = client.stream.read(&mut chunk).expect("read the response");
+            assert!(n > 0, "EOF before a response head");
+            client.input.extend_from_slice(&chunk[..n]);
+            match parser.parse(&client.input).expect("a valid response head") {
+                ResponseStatus::Partial => continue,
+                ResponseStatus::Complete { len, response } => {
+                    let status = response.status().as_u16();
+                    if status != 101 {
+                        let mut raw = client.input.clone();
+                        client.stream.read_to_end(&mut raw).expect("read to EOF");
+                        return Err(Rejected {
+                            status,
+                            raw: String::from_utf8_lossy(&raw).into_owned(),
+                        });
+                    }
+                    response.validate(&key, &[]).expect("a valid 101");
+                    client.input.drain(..len);
+                    return Ok(client);
+                }
+            }
+        }
+    }
+
+    fn now(&self) -> ws_proto::Instant {
+        ws_proto::Instant::from_nanos(self.origin.elapsed().as_nanos() as u64)
+    }
+
+    /// Sends one message as one frame.
+    pub fn send(&mut self, kind: DataKind, payload: &[u8]) {
+        let mut out = Vec::new();
+        let seed = &mut self.seed;
+        let mut output = ClientOutput {
+            buffer: &mut out,
+            mask_keys: || (xorshift(seed) as u32).to_le_bytes(),
+        };
+        self.conn.send(kind, payload, &mut output).unwrap();
+        self.stream.write_all(&out).unwrap();
+    }
+
+    pub fn text(&mut self, text: &str) {
+        self.send(DataKind::Text, text.as_bytes());
+    }
+
+    /// Sends one message in `pieces` fragments (all in one write).
+    pub fn send_fragmented(&mut self, kind: DataKind, payload: &[u8], pieces: usize) {
+        let mut out = Vec::new();
+        let seed = &mut self.seed;
+        let mut output = ClientOutput {
+            buffer: &mut out,
+            mask_keys: || (xorshift(seed) as u32).to_le_bytes(),
+        };
+        let size = payload.len().div_ceil(pieces).max(1);
+        let chunks: Vec<&[u8]> = payload.chunks(size).collect();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let fin = i + 1 == chunks.len();
+            self.conn
+                .send_fragment(kind, chunk, fin, &mut output)
+                .unwrap();
+        }
+        self.stream.write_all(&out).unwrap();
+    }
+
+    pub fn ping(&mut self, payload: &[u8]) {
+        let mut out = Vec::new();
+        let seed = &mut self.seed;
+        let mut output = ClientOutput {
+            buffer: &mut out,
+            mask_keys: || (xorshift(seed) as u32).to_le_bytes(),
+        };
+        self.conn.send_ping(payload, &mut output).unwrap();
+        self.stream.write_all(&out).unwrap();
+    }
+
+    /// Starts the closing handshake.
+    pub fn close(&mut self, code: u16) {
+        let now = self.now();
+        let mut out = Vec::new();
+        let seed = &mut self.seed;
+        let mut output = ClientOutput {
+            buffer: &mut out,
+            mask_keys: || (xorshift(seed) as u32).to_le_bytes(),
+        };
+        self.conn
+            .close(&self.config, now, CloseCode(code), "", &mut output)
+            .unwrap();
+        self.stream.write_all(&out).unwrap();
+    }
+
+    /// Sends raw bytes (e.g. a hand-made frame).
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    /// The next thing received (answering pings and closes as ws-proto does).
+    pub fn recv(&mut self) -> Msg {
+        loop {
+            if !self.input.is_empty() {
+                let now = self.now();
+                let mut out = Vec::new();
+                let seed = &mut self.seed;
+                let mut output = ClientOutput {
+                    buffer: &mut out,
+                    mask_keys: || (xorshift(seed) as u32).to_le_bytes(),
+                };
+                let received = self
+                    .conn
+                    .receive(
+                        &self.config,
+                        now,
+                        &mut self.input,
+                        &mut self.message,
+                        &mut output,
+                    )
+                    .unwrap_or_else(|e| panic!("the server sent something invalid: {e:?}"));
+                let consumed = received.consumed;
+                let msg = received.event.map(|event| match event {
+                    Event::Message {
+                        kind: DataKind::Text,
+                        payload,
+                    } => Msg::Text(String::from_utf8(payload.to_vec()).unwrap()),
+                    Event::Message {
+                        kind: DataKind::Binary,
+                        payload,
+                    } => Msg::Binary(payload.to_vec()),
+                    Event::Ping(p) => Msg::Ping(p.to_vec()),
+                    Event::Pong(p) => Msg::Pong(p.to_vec()),
+                    Event::Close(close) => Msg::Close(close.code.map(|c| c.0)),
+                });
+                self.input.drain(..consumed);
+                if !out.is_empty() {
+                    // The server may be gone already; the reply is a courtesy.
+                    let _ = self.stream.write_all(&out);
+                }
+                if let Some(msg) = msg {
+                    return msg;
+                }
+                if consumed > 0 {
+                    continue;
+                }
+            }
+            let mut chunk = vec![0u8; 64 << 10];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Msg::Eof,
+                Ok(n) => self.input.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Msg::Eof,
+                Err(e) => panic!("read failed (timeout?): {e}"),
+            }
+        }
+    }
+
+    pub fn recv_text(&mut self) -> String {
+        match self.recv() {
+            Msg::Text(t) => t,
+            other => panic!("expected text, got {other:?}"),
+        }
+    }
+
+    /// Reads until a close frame and returns its code (panics on EOF first).
+    pub fn recv_close(&mut self) -> Option<u16> {
+        loop {
+            match self.recv() {
+                Msg::Close(code) => return code,
+                Msg::Eof => panic!("EOF before a close frame"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Waits for the server's FIN (after the closing handshake).
+    pub fn expect_eof(&mut self) {
+        loop {
+            match self.recv() {
+                Msg::Eof => return,
+                Msg::Close(_) | Msg::Ping(_) | Msg::Pong(_) => {}
+                other => panic!("expected EOF, got {other:?}"),
+            }
+        }
+    }
+}
+
+fn xorshift(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    x
+}
+
+/// A masked client frame, by hand (for invalid payloads the client API refuses).
+pub fn raw_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let key = [1, 2, 3, 4];
+    let mut frame = vec![0x80 | opcode];
+    assert!(payload.len() < 126);
+    frame.push(0x80 | payload.len() as u8);
+    frame.extend_from_slice(&key);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    frame
+}
+
+/// Polls `cond` until it holds (panics after [`LIMIT`]).
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + LIMIT;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
