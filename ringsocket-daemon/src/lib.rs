@@ -3,6 +3,8 @@
 
 pub mod config;
 mod net;
+pub mod process;
+pub mod run;
 pub mod server;
 pub mod tls;
 mod worker;

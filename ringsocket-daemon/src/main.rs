@@ -1,12 +1,14 @@
 //! The `ringsocket` daemon binary.
 //!
-//! Only configuration checking is implemented so far: `--check` validates a configuration and
-//! reports every problem; serving refuses to start rather than pretend to serve.
+//! `ringsocket [--check] [--daemon] [CONFIG]`: serves the configured apps (see
+//! [`ringsocket_daemon::run::serve`]) or, with `--check`, validates the configuration and
+//! reports every problem.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ringsocket_daemon::config::{Config, ConfigErrors, DEFAULT_PATH, Warning};
+use ringsocket_daemon::run::{self, RunError};
 
 const USAGE: &str = "\
 Usage: ringsocket [OPTIONS] [CONFIG]
@@ -25,7 +27,8 @@ Options:
   -V, --version   print the version and exit
   -h, --help      print this help and exit
 
-Serving is not implemented yet: only --check, --version and --help work.
+Signals: SIGTERM/SIGINT close every client with 1001 and exit; SIGHUP reloads the
+TLS certificates.
 See docs/configuration.md for every configuration key.
 ";
 
@@ -137,26 +140,23 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Serve { config, daemon } => {
-            // Check first, so a broken file is reported exactly as serving will report it.
-            match Config::load(&config) {
-                Ok((_, warnings)) => print_warnings(&warnings),
-                Err(e) => {
-                    print_all(&e);
-                    eprintln!(
-                        "{}: configuration is invalid ({})",
-                        config.display(),
-                        plural(e.errors.len(), "error")
-                    );
-                    return ExitCode::FAILURE;
-                }
+        Command::Serve { config, daemon } => match run::serve(&config, daemon) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(RunError::Config(e)) => {
+                print_all(&e);
+                eprintln!(
+                    "{}: configuration is invalid ({})",
+                    config.display(),
+                    plural(e.errors.len(), "error")
+                );
+                ExitCode::FAILURE
             }
-            let mode = if daemon { " (--daemon)" } else { "" };
-            eprintln!(
-                "ringsocket: error: serving{mode} is not implemented yet; the configuration is valid, and only --check, --version and --help work"
-            );
-            ExitCode::FAILURE
-        }
+            Err(RunError::Startup(why)) => {
+                ringsocket_daemon::log!(Error, "cannot start: {why}");
+                ExitCode::FAILURE
+            }
+            Err(RunError::NoAppLeft) => ExitCode::FAILURE,
+        },
     }
 }
 

@@ -19,7 +19,8 @@ pub struct ListenerSpec {
     /// The port; 0 binds an ephemeral port (the same one for every worker), see
     /// [`Server::local_addrs`](crate::server::Server::local_addrs).
     pub port: u16,
-    /// `wss`: TLS on this port (not supported yet: startup fails with a clear error).
+    /// `wss`: TLS on this port (the server needs certificates, see
+    /// [`Server::start_with_certs`](crate::server::Server::start_with_certs)).
     pub tls: bool,
     /// Bind to this network interface only (`SO_BINDTODEVICE`).
     pub interface: Option<String>,

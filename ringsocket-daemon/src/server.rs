@@ -6,6 +6,23 @@
 //! threads, and returns. [`Server::stop`] stops accepting, closes every WebSocket client with
 //! 1001, waits up to `shutdown_wait_ws` for the closing handshakes, has the workers push
 //! every close record, then stops the app threads (each handles what is left) and joins all.
+//!
+//! # TLS (`wss://` listeners)
+//!
+//! [`Server::start_with_certs`] builds one [`TlsContext`] from the certificates (a startup error
+//! names the bad file) and gives every worker a clone; [`Server::reload_certs`] swaps the
+//! certificates for new handshakes (SIGHUP), leaving established connections as they are.
+//! A connection from a TLS listener runs the TLS handshake and then the HTTP upgrade and the
+//! WebSocket exactly as a plain one, on the decrypted bytes; `handshake_wait` bounds both
+//! together. Plaintext on a TLS port, or a TLS ClientHello on a plain port, is closed without
+//! an answer (the client could not read one).
+//!
+//! The endpoint is chosen by the HTTP `Host` header, as for `ws://`; the SNI name only picks
+//! the certificate and is not cross-checked with `Host`. Checking would refuse legitimate
+//! clients (those connecting to an IP address send no SNI at all, and a client may validly
+//! reach a name by a certificate that covers several), while it would protect nothing: every
+//! endpoint of the port is served by this same process with the same certificates, and the
+//! endpoint's own `Host` and `Origin` rules apply either way.
 
 use std::fmt;
 use std::io;
@@ -16,6 +33,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::tls::{CertSpec, ReloadReport, TlsContext, TlsError};
 use app_abi::conf::{AppConf, Conf, ConfView, EndpointConf, PortConf};
 use app_abi::host::{App, AppExit, AppStatus, AppThread, AppThreadHandle, LoadError, WorkerLink};
 use futex_loop::{EventFdWaker, MonotonicClock, SleepGate, WorkerGate};
@@ -129,7 +147,8 @@ impl Default for Limits {
 /// Timeouts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timeouts {
-    /// From accept to a complete upgrade request (then 408 and close).
+    /// From accept to a complete upgrade request (then 408 and close), the TLS handshake
+    /// included (a TLS client still in the handshake is just closed: it could not read a 408).
     pub handshake_wait: Duration,
     /// Silence after which the server pings (`None`: never).
     pub ping_interval: Option<Duration>,
@@ -161,8 +180,10 @@ impl Default for Timeouts {
 pub enum StartError {
     /// The spec is inconsistent.
     Invalid(String),
-    /// A `wss` listener: TLS is not wired into the serving core yet.
-    TlsNotSupported(SocketAddr),
+    /// A `wss` listener, but no certificates were given (see [`Server::start_with_certs`]).
+    NoCertificates(SocketAddr),
+    /// The certificates could not be loaded (the error names the file).
+    Tls(TlsError),
     /// A listener could not be bound.
     Bind {
         /// The address.
@@ -174,19 +195,23 @@ pub enum StartError {
     LoadApp(LoadError),
     /// Creating threads, epoll instances, eventfds or rings failed.
     Io(io::Error),
+    /// The caller's setup before the first thread failed (e.g. the privilege drop).
+    Setup(String),
 }
 
 impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Invalid(why) => write!(f, "invalid server spec: {why}"),
-            Self::TlsNotSupported(addr) => write!(
+            Self::NoCertificates(addr) => write!(
                 f,
-                "listener {addr}: TLS (wss) is not supported by this build yet"
+                "listener {addr} is TLS (wss), but no certificates are configured"
             ),
+            Self::Tls(e) => write!(f, "TLS certificates: {e}"),
             Self::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
             Self::LoadApp(e) => write!(f, "{e}"),
             Self::Io(e) => write!(f, "cannot start serving: {e}"),
+            Self::Setup(why) => f.write_str(why),
         }
     }
 }
@@ -197,6 +222,7 @@ impl std::error::Error for StartError {
             Self::Bind { source, .. } => Some(source),
             Self::LoadApp(e) => Some(e),
             Self::Io(e) => Some(e),
+            Self::Tls(e) => Some(e),
             _ => None,
         }
     }
@@ -226,6 +252,8 @@ pub struct Server {
     apps: Vec<AppThreadHandle>,
     local_addrs: Vec<SocketAddr>,
     stop: Arc<AtomicBool>,
+    /// The TLS context the workers share; `None` when started without certificates.
+    tls: Option<TlsContext>,
 }
 
 /// The smallest read buffer used: room for a whole HTTP head (8 KiB) plus a read after it.
@@ -234,8 +262,39 @@ const MIN_RBUF: usize = 16 << 10;
 const OUTBOUND_BATCH: usize = 256;
 
 impl Server {
-    /// Binds, loads and spawns everything; see the module docs.
+    /// Binds, loads and spawns everything, without certificates: a TLS listener is an error
+    /// ([`StartError::NoCertificates`]). See the module docs.
     pub fn start(spec: ServerSpec) -> Result<Self, StartError> {
+        Self::start_with_certs(spec, &[])
+    }
+
+    /// [`start`](Self::start), with the certificates of the TLS listeners (the first is the
+    /// default one, for clients without SNI or with a name none covers). They are loaded
+    /// once, before anything binds; with no TLS listener they are only checked.
+    pub fn start_with_certs(spec: ServerSpec, certs: &[CertSpec]) -> Result<Self, StartError> {
+        let tls = match certs {
+            [] => None,
+            certs => Some(TlsContext::new(certs).map_err(StartError::Tls)?),
+        };
+        Self::start_with_tls(spec, tls)
+    }
+
+    /// [`start`](Self::start) with a TLS context built beforehand (e.g. by a `--check` that
+    /// loaded the certificates already); the server and its workers share it, so a
+    /// [`TlsContext::reload`] on any clone reaches them too.
+    pub fn start_with_tls(spec: ServerSpec, tls: Option<TlsContext>) -> Result<Self, StartError> {
+        Self::start_with_setup(spec, tls, || Ok(()))
+    }
+
+    /// [`start_with_tls`](Self::start_with_tls), running `before_threads` after the
+    /// listeners are bound and the apps loaded but before the first thread is spawned: the
+    /// daemon drops its privileges and detaches there, because credential and capability
+    /// changes only affect the calling thread and `fork` keeps only the calling thread.
+    pub fn start_with_setup(
+        spec: ServerSpec,
+        tls: Option<TlsContext>,
+        before_threads: impl FnOnce() -> Result<(), String>,
+    ) -> Result<Self, StartError> {
         let worker_c = spec.worker_c;
         if !(1..=256).contains(&worker_c) {
             return Err(StartError::Invalid(format!(
@@ -248,8 +307,10 @@ impl Server {
         if spec.apps.len() > usize::from(u16::MAX) {
             return Err(StartError::Invalid("more than 65535 apps".into()));
         }
-        if let Some(l) = spec.listeners.iter().find(|l| l.tls) {
-            return Err(StartError::TlsNotSupported(SocketAddr::new(l.addr, l.port)));
+        if tls.is_none()
+            && let Some(l) = spec.listeners.iter().find(|l| l.tls)
+        {
+            return Err(StartError::NoCertificates(SocketAddr::new(l.addr, l.port)));
         }
 
         // Listeners: worker 0's first, so that port 0 resolves once for all workers.
@@ -356,6 +417,7 @@ impl Server {
             }
             app_parts.push((app, inbound, links, gate, producers));
         }
+        before_threads().map_err(StartError::Setup)?;
         for (app_i, (app, inbound, links, gate, producers)) in app_parts.into_iter().enumerate() {
             let handle = AppThread::new(
                 app,
@@ -402,6 +464,7 @@ impl Server {
             apps: app_handles,
             local_addrs,
             stop: stop.clone(),
+            tls: tls.clone(),
         };
         let parts = per_worker
             .into_iter()
@@ -409,6 +472,8 @@ impl Server {
             .zip(worker_from_apps)
             .enumerate();
         for (index, ((listeners, apps), from_apps)) in parts {
+            // Only workers with a TLS listener need it (every worker has every listener).
+            let worker_tls = tls.clone().filter(|_| listeners.iter().any(|l| l.tls));
             let init = WorkerInit {
                 index: index as u8,
                 listeners,
@@ -418,6 +483,7 @@ impl Server {
                 endpoints: endpoints.clone(),
                 settings: settings.clone(),
                 stop: stop.clone(),
+                tls: worker_tls,
             };
             // On failure, `server` drops: the workers spawned so far and the apps stop.
             let worker = Worker::new(init)?;
@@ -433,6 +499,23 @@ impl Server {
     /// the spec said 0.
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.local_addrs
+    }
+
+    /// Loads `certs` and, only if every one loads, makes them the certificates of new TLS
+    /// handshakes on every worker (SIGHUP). Established connections keep theirs; on error the
+    /// current certificates stay. Started without certificates, the server has no TLS listener:
+    /// the certificates are only checked, and the report is empty.
+    pub fn reload_certs(&self, certs: &[CertSpec]) -> Result<ReloadReport, TlsError> {
+        match &self.tls {
+            Some(tls) => tls.reload(certs),
+            None if certs.is_empty() => Ok(ReloadReport::default()),
+            None => TlsContext::new(certs).map(|_| ReloadReport::default()),
+        }
+    }
+
+    /// The TLS context the workers share (`None`: started without certificates).
+    pub fn tls_context(&self) -> Option<&TlsContext> {
+        self.tls.as_ref()
     }
 
     /// App `i`'s status (e.g. whether it stopped after a fatal error).

@@ -9,6 +9,9 @@
 //! * [`read`]: accepted bytes → HTTP upgrade → WebSocket frames → inbound records.
 //! * [`write`]: outbound records → one vectored write per client per batch → backpressure.
 //! * [`deadline`]: handshake, keepalive, closing-handshake and draining deadlines.
+//! * [`conn`]: the connection slot and its transport: plain TCP, or (from a TLS listener) a
+//!   boxed rustls session that decrypts into the shared read buffer and encrypts each client's
+//!   gathered frames into one batch of records; the code above runs unchanged on plaintext.
 
 mod conn;
 mod deadline;
@@ -31,8 +34,9 @@ use ws_proto::CloseCode;
 use ws_proto::handshake::StatusCode;
 
 use crate::net::{self, Listener};
+use crate::tls::{TlsContext, TlsSession};
 pub(crate) use conn::Slot;
-use conn::{Conn, Phase};
+use conn::{Conn, Phase, Transport};
 use deadline::{Deadlines, Entry};
 
 /// What every worker shares, fixed at startup.
@@ -94,6 +98,9 @@ pub(crate) struct WorkerInit {
     pub(crate) endpoints: Arc<[Endpoint]>,
     pub(crate) settings: Arc<Settings>,
     pub(crate) stop: Arc<AtomicBool>,
+    /// The certificates and rustls configuration for connections from TLS listeners (a clone
+    /// of the server's: a reload reaches every worker). `None` when no listener is TLS.
+    pub(crate) tls: Option<TlsContext>,
 }
 
 /// What a worker did, returned when it exits.
@@ -144,6 +151,7 @@ pub(crate) struct Worker {
     endpoints: Arc<[Endpoint]>,
     settings: Arc<Settings>,
     stop: Arc<AtomicBool>,
+    tls: Option<TlsContext>,
     slots: Vec<Slot>,
     free: Vec<u32>,
     live: usize,
@@ -209,6 +217,7 @@ impl Worker {
             endpoints: init.endpoints,
             settings: init.settings,
             stop: init.stop,
+            tls: init.tls,
             slots: Vec::new(),
             free: Vec::new(),
             live: 0,
@@ -368,13 +377,17 @@ impl Worker {
                 }
             };
             self.stats.accepted += 1;
+            let tls = listener.tls;
             if self.live >= self.settings.max_conns {
                 self.stats.refused += 1;
                 self.out.clear();
-                let _ = ws_proto::handshake::write_error_response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &mut self.out,
-                );
+                // A TLS client cannot read a plaintext 503: it just sees the close.
+                if !tls {
+                    let _ = ws_proto::handshake::write_error_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &mut self.out,
+                    );
+                }
                 net::refuse(fd, &self.out);
                 continue;
             }
@@ -385,6 +398,18 @@ impl Worker {
     }
 
     fn add_conn(&mut self, fd: rustix::fd::OwnedFd, peer: SocketAddr, listener: u8) {
+        let tls = self.listener_info[usize::from(listener)].1;
+        let transport = match (&self.tls, tls) {
+            (_, false) => Transport::Plain(fd),
+            (Some(ctx), true) => match TlsSession::new(ctx) {
+                Ok(session) => Transport::tls(fd, session),
+                // rustls could not make a session (only a broken configuration can do
+                // that): the client sees the close.
+                Err(_) => return,
+            },
+            // `Server::start` gives every worker with a TLS listener a context.
+            (None, true) => return,
+        };
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
@@ -403,7 +428,7 @@ impl Worker {
         let token = (u64::from(generation) << 32) | u64::from(slot);
         let registered = epoll::add(
             &self.epoll,
-            &fd,
+            transport.fd(),
             epoll::EventData::new_u64(token),
             epoll::EventFlags::IN
                 | epoll::EventFlags::OUT
@@ -414,7 +439,7 @@ impl Worker {
             self.free.push(slot);
             return;
         }
-        self.slots[slot as usize].conn = Some(Conn::new(fd, peer, listener));
+        self.slots[slot as usize].conn = Some(Conn::new(transport, peer, listener));
         self.live += 1;
         let when = self.now.saturating_add(nanos(self.settings.handshake_wait));
         self.set_deadline(slot, when);
@@ -523,6 +548,9 @@ impl Worker {
             return;
         };
         match &mut conn.phase {
+            // `handshake_wait` covers the TLS handshake too: a client that has not finished it
+            // cannot read an HTTP answer, so it just sees the close.
+            Phase::Handshake(_) if conn.transport.is_tls_handshaking() => self.end(slot),
             Phase::Handshake(_) => self.reject(slot, StatusCode::REQUEST_TIMEOUT),
             Phase::Ws { ws, .. } => {
                 self.out.clear();
@@ -576,8 +604,9 @@ impl Worker {
         conn.pending_in = Vec::new();
         conn.message = Vec::new();
         if conn.backlog.is_empty() && !conn.write_shut {
-            conn.write_shut = true;
-            conn.transport.shutdown_write();
+            // TLS: `close_notify`, then FIN (later, from the writable event, when the socket
+            // is full).
+            conn.write_shut = conn.transport.shutdown_write();
         }
         self.set_deadline(slot, now.saturating_add(nanos(wait)));
     }

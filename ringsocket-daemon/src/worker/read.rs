@@ -8,14 +8,14 @@
 
 use app_abi::DataKind;
 use app_abi::records::Inbound;
-use rustix::io::Errno;
 use ws_proto::handshake::{
     Request, RequestStatus, StatusCode, host_matches, origin_matches, path_matches,
 };
 use ws_proto::{CloseCode, Connection, Event, Role};
 
-use super::conn::{Conn, Phase};
+use super::conn::{Conn, Input, Phase};
 use super::{AppPort, Endpoint, READS_PER_TURN, Ready, Worker, push_inbound};
+use crate::tls::looks_like_tls_client_hello;
 
 /// What a complete or partial HTTP head leads to.
 enum HeadOutcome {
@@ -41,25 +41,28 @@ impl Worker {
             let draining = matches!(conn.phase, Phase::Draining);
             // Unprocessed bytes go back in front of the new ones once a read brought any.
             let kept = conn.pending_in.len();
-            match conn.transport.recv(&mut self.rbuf[kept..]) {
-                Ok(0) => {
-                    self.end(slot);
-                    return;
-                }
-                Ok(n) if !draining => {
-                    self.rbuf[..kept].copy_from_slice(&conn.pending_in);
-                    conn.pending_in.clear();
-                    self.process_input(slot, kept + n);
-                }
-                Ok(_) => {} // Draining: the peer's bytes are moot.
-                Err(Errno::AGAIN) => return,
-                Err(Errno::INTR) => {}
-                Err(_) => {
+            let input = conn.transport.recv(&mut self.rbuf[kept..]);
+            let n = match input {
+                Input::More(n) | Input::Drained(n) | Input::End(n) => n,
+                Input::Failed => 0,
+            };
+            // Draining: the peer's bytes are moot.
+            if n > 0 && !draining {
+                self.rbuf[..kept].copy_from_slice(&conn.pending_in);
+                conn.pending_in.clear();
+                self.process_input(slot, kept + n);
+            }
+            match input {
+                Input::More(_) => {}
+                Input::Drained(_) => return,
+                Input::End(_) | Input::Failed => {
                     self.end(slot);
                     return;
                 }
             }
         }
+        // The socket or the TLS session may hold more: the edge will not repeat, so come back
+        // next turn (a TLS read that filled the buffer needs this as much as a plain one).
         self.push_ready(Ready::Conn { slot, generation });
     }
 
@@ -69,6 +72,15 @@ impl Worker {
             return;
         };
         let outcome = match &mut conn.phase {
+            // A TLS client on a plaintext port (the head cannot start with 0x16): it cannot
+            // read an HTTP answer, so just close.
+            Phase::Handshake(_)
+                if !conn.transport.is_tls()
+                    && looks_like_tls_client_hello(&self.rbuf[..filled]) =>
+            {
+                self.end(slot);
+                return;
+            }
             Phase::Handshake(parser) => match parser.parse(&self.rbuf[..filled]) {
                 Ok(RequestStatus::Partial) => HeadOutcome::Partial,
                 Err(e) => HeadOutcome::Reject(e.status()),

@@ -203,12 +203,13 @@ impl Worker {
         }
     }
 
-    /// The socket is writable again: flush the backlog.
+    /// The socket is writable again: flush what the TLS session holds, then the backlog (and
+    /// finish a close that waited for room).
     pub(super) fn on_writable(&mut self, slot: u32) {
         let Some(conn) = conn_in(&mut self.slots, slot) else {
             return;
         };
-        if conn.backlog.is_empty() {
+        if conn.backlog.is_empty() && !conn.transport.wants_write() {
             return;
         }
         let mut writes = 0;
@@ -317,9 +318,15 @@ fn send_units(
     Ok(())
 }
 
-/// Writes the backlog until it is empty or the socket is full; once a draining connection's
-/// backlog is out, sends FIN.
+/// Writes the backlog until it is empty or the socket is full (TLS: the session's ciphertext
+/// first); once a draining connection's backlog is out, sends FIN (TLS: `close_notify` first).
 fn flush(conn: &mut Conn, writes: &mut u64) -> Result<(), Errno> {
+    if conn.transport.wants_write() {
+        *writes += 1;
+        if !conn.transport.flush_pending()? {
+            return Ok(());
+        }
+    }
     while !conn.backlog.is_empty() {
         match conn
             .transport
@@ -338,8 +345,7 @@ fn flush(conn: &mut Conn, writes: &mut u64) -> Result<(), Errno> {
         }
     }
     if matches!(conn.phase, Phase::Draining) && !conn.write_shut {
-        conn.write_shut = true;
-        conn.transport.shutdown_write();
+        conn.write_shut = conn.transport.shutdown_write();
     }
     Ok(())
 }

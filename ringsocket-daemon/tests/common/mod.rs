@@ -1,11 +1,16 @@
-//! A blocking WebSocket client for the serving tests, built on ws-proto's client role, and a
-//! few helpers. Every read has a timeout, so a bug fails a test instead of hanging it.
+//! A blocking WebSocket client for the serving tests, built on ws-proto's client role, over
+//! plain TCP or TLS (a rustls client), and a few helpers. Every read has a timeout, so a bug
+//! fails a test instead of hanging it.
 
 #![allow(dead_code)] // Each test binary uses a different part.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use ws_proto::handshake::{ClientRequest, ResponseParser, ResponseStatus, encode_key};
 use ws_proto::{ClientOutput, CloseCode, Config, Connection, DataKind, Event, Role};
@@ -33,15 +38,115 @@ pub struct Rejected {
     pub raw: String,
 }
 
+/// How a client reaches the server: TCP, or TLS over TCP.
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    /// The TCP socket under it.
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            Self::Plain(s) => s,
+            Self::Tls(s) => s.get_ref(),
+        }
+    }
+
+    /// The TLS connection, for `wss`.
+    pub fn tls(&self) -> Option<&ClientConnection> {
+        match self {
+            Self::Plain(_) => None,
+            Self::Tls(s) => Some(&s.conn),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(s) => s.read(buf),
+            Self::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(s) => s.write(buf),
+            Self::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Plain(s) => s.flush(),
+            Self::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// How a `wss` client connects: its rustls configuration (trusting the test CA, or not
+/// checking at all) and the name it validates the certificate for, and sends as SNI unless
+/// the configuration disables SNI (or the name is an IP address).
+#[derive(Clone)]
+pub struct Tls {
+    pub config: Arc<ClientConfig>,
+    pub server_name: ServerName<'static>,
+}
+
+impl Tls {
+    pub fn new(config: Arc<ClientConfig>, server_name: &str) -> Self {
+        let server_name = match server_name.parse::<std::net::IpAddr>() {
+            Ok(ip) => ServerName::IpAddress(ip.into()),
+            Err(_) => ServerName::try_from(server_name.to_owned()).expect("a server name"),
+        };
+        Self {
+            config,
+            server_name,
+        }
+    }
+
+    /// Connects and completes the TLS handshake (blocking); the server's FIN or a TLS error
+    /// before it completes is an `Err`.
+    pub fn connect(
+        &self,
+        addr: SocketAddr,
+    ) -> std::io::Result<StreamOwned<ClientConnection, TcpStream>> {
+        let tcp = TcpStream::connect(addr)?;
+        tcp.set_read_timeout(Some(LIMIT))?;
+        tcp.set_nodelay(true)?;
+        let conn = ClientConnection::new(Arc::clone(&self.config), self.server_name.clone())
+            .map_err(std::io::Error::other)?;
+        let mut stream = StreamOwned::new(conn, tcp);
+        while stream.conn.is_handshaking() {
+            stream.conn.complete_io(&mut stream.sock)?;
+        }
+        Ok(stream)
+    }
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tls")
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A connected, upgraded client.
 pub struct Client {
-    pub stream: TcpStream,
+    pub stream: Stream,
     conn: Connection,
     config: Config,
     input: Vec<u8>,
     message: Vec<u8>,
     seed: u64,
     origin: Instant,
+    /// TLS: the stream ended with the server's `close_notify` (a clean TLS close), not just
+    /// TCP's FIN.
+    pub close_notify: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -56,6 +161,8 @@ pub struct Upgrade<'a> {
     pub origin: Option<&'a str>,
     /// Bytes sent in the same write as the request (the first frames).
     pub first_bytes: &'a [u8],
+    /// `wss`: TLS first, then the upgrade.
+    pub tls: Option<&'a Tls>,
 }
 
 impl Client {
@@ -71,10 +178,17 @@ impl Client {
         path: &str,
         upgrade: Upgrade<'_>,
     ) -> Result<Self, Rejected> {
-        let stream = TcpStream::connect(addr).expect("connect");
-        stream.set_read_timeout(Some(LIMIT)).unwrap();
-        stream.set_nodelay(true).unwrap();
-        let mut seed = 0x9E37_79B9_7F4A_7C15 ^ u64::from(stream.local_addr().unwrap().port());
+        let stream = match upgrade.tls {
+            None => {
+                let stream = TcpStream::connect(addr).expect("connect");
+                stream.set_read_timeout(Some(LIMIT)).unwrap();
+                stream.set_nodelay(true).unwrap();
+                Stream::Plain(stream)
+            }
+            Some(tls) => Stream::Tls(Box::new(tls.connect(addr).expect("TLS handshake"))),
+        };
+        let port = stream.tcp().local_addr().unwrap().port();
+        let mut seed = 0x9E37_79B9_7F4A_7C15 ^ u64::from(port);
         let mut nonce = [0u8; 16];
         for chunk in nonce.chunks_mut(8) {
             chunk.copy_from_slice(&xorshift(&mut seed).to_le_bytes());
@@ -99,6 +213,7 @@ impl Client {
             message: Vec::new(),
             seed,
             origin: Instant::now(),
+            close_notify: false,
         };
         client.stream.write_all(&bytes).unwrap();
         let mut parser = ResponseParser::new();
@@ -125,6 +240,22 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// Connects over TLS and upgrades to `wss://host/path` at `addr`.
+    pub fn connect_tls(addr: SocketAddr, host: &str, path: &str, tls: &Tls) -> Self {
+        let upgrade = Upgrade {
+            tls: Some(tls),
+            ..Upgrade::default()
+        };
+        Self::try_connect(addr, host, path, upgrade)
+            .unwrap_or_else(|r| panic!("upgrade refused: {r:?}"))
+    }
+
+    /// The certificate the server presented (TLS only): the leaf.
+    pub fn peer_certificate(&self) -> Option<CertificateDer<'static>> {
+        let certs = self.stream.tls()?.peer_certificates()?;
+        certs.first().map(|c| c.clone().into_owned())
     }
 
     fn now(&self) -> ws_proto::Instant {
@@ -246,9 +377,21 @@ impl Client {
             }
             let mut chunk = vec![0u8; 64 << 10];
             match self.stream.read(&mut chunk) {
-                Ok(0) => return Msg::Eof,
+                Ok(0) => {
+                    // rustls reads 0 only after close_notify; EOF without it is an error.
+                    self.close_notify = self.stream.tls().is_some();
+                    return Msg::Eof;
+                }
                 Ok(n) => self.input.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Msg::Eof,
+                // A TLS peer that closes TCP without close_notify reads as UnexpectedEof.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
+                    ) =>
+                {
+                    return Msg::Eof;
+                }
                 Err(e) => panic!("read failed (timeout?): {e}"),
             }
         }
