@@ -4,104 +4,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::process::Command;
 
+use common::daemon::{Daemon, build_silly_calc, free_port};
 use common::{Client, Msg};
 use ws_proto::DataKind;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The spec's `silly_calc`, compiled as the spec says (`gcc -std=c11 -Wall -fpic -shared`).
-fn build_silly_calc(dir: &Path) -> PathBuf {
-    let so = dir.join("silly_calc.so");
-    let status = Command::new("gcc")
-        .args(["-std=c11", "-Wall", "-Werror", "-fpic", "-shared", "-I"])
-        .arg(workspace().join("app-abi/include"))
-        .arg("-o")
-        .arg(&so)
-        .arg(workspace().join("examples/silly_calc_c/silly_calc.c"))
-        .status()
-        .expect("gcc is needed to build the C example app");
-    assert!(status.success(), "gcc failed");
-    so
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-/// A running daemon; killed if a test fails before it stops it.
-struct Daemon {
-    child: Child,
-    stderr: mpsc::Receiver<String>,
-}
-
-impl Daemon {
-    fn start(config: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ringsocket"))
-            .arg(config)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, stderr) = mpsc::channel();
-        let pipe = BufReader::new(child.stderr.take().unwrap());
-        std::thread::spawn(move || {
-            for line in pipe.lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let daemon = Self { child, stderr };
-        daemon.wait_for_line("ready");
-        daemon
-    }
-
-    /// Waits (bounded) for a stderr line containing `text`; returns it.
-    fn wait_for_line(&self, text: &str) -> String {
-        loop {
-            match self.stderr.recv_timeout(Duration::from_secs(20)) {
-                Ok(line) if line.contains(text) => return line,
-                Ok(_) => {}
-                Err(e) => panic!("no stderr line with {text:?}: {e}"),
-            }
-        }
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args(["-s", signal, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits (bounded) for the exit status.
-    fn wait(mut self) -> std::process::ExitStatus {
-        for _ in 0..200 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("the daemon did not exit within 10 s");
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn the_spec_s_c_app_under_the_real_daemon() {
@@ -129,7 +38,7 @@ fn the_spec_s_c_app_under_the_real_daemon() {
         ),
     )
     .unwrap();
-    let daemon = Daemon::start(&config);
+    let mut daemon = Daemon::start(&config);
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let host = format!("localhost:{port}");
 

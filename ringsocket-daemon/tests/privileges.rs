@@ -12,9 +12,9 @@ mod process_harness;
 use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::TcpListener;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
-use process_harness::{HELPER_ENV, Test, describe, fields, helper, is_root};
+use process_harness::{HELPER_ENV, Test, TestUser, describe, fields, helper, is_root};
 use ringsocket_daemon::config::{Config, LoadOptions};
 use ringsocket_daemon::process;
 
@@ -175,84 +175,6 @@ fn become_unprivileged(ids: &str) {
 }
 
 // ----- the tests (in the parent) -----
-
-/// A system user created for one test and deleted when dropped, also when the test fails.
-struct TestUser {
-    name: String,
-    uid: u32,
-    gid: u32,
-}
-
-impl TestUser {
-    fn create() -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let name = format!("rs-test-{:x}", (std::process::id() << 12) ^ nanos);
-        let out = Command::new("useradd")
-            .args([
-                "--system",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-            ])
-            .arg(&name)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("useradd cannot run ({e}): install the passwd package (shadow-utils)")
-            });
-        assert!(
-            out.status.success(),
-            "useradd {name} failed:\n{}",
-            describe(&out)
-        );
-        // From here on the guard removes the user, whatever happens next.
-        let mut user = Self {
-            name,
-            uid: u32::MAX,
-            gid: u32::MAX,
-        };
-        let id = |flag: &str| -> u32 {
-            let out = Command::new("id")
-                .arg(flag)
-                .arg(&user.name)
-                .output()
-                .expect("id runs");
-            assert!(
-                out.status.success(),
-                "id {flag} {}:\n{}",
-                user.name,
-                describe(&out)
-            );
-            String::from_utf8_lossy(&out.stdout)
-                .trim()
-                .parse()
-                .expect("a number from id")
-        };
-        let (uid, gid) = (id("-u"), id("-g"));
-        user.uid = uid;
-        user.gid = gid;
-        user
-    }
-}
-
-impl Drop for TestUser {
-    fn drop(&mut self) {
-        match Command::new("userdel").arg(&self.name).output() {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => eprintln!("warning: userdel {} failed:\n{}", self.name, describe(&out)),
-            Err(e) => eprintln!("warning: userdel {} cannot run: {e}", self.name),
-        }
-        // useradd made a group of the same name (USERGROUPS_ENAB); userdel usually removes it.
-        let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
-        if group
-            .lines()
-            .any(|l| l.split(':').next() == Some(self.name.as_str()))
-        {
-            let _ = Command::new("groupdel").arg(&self.name).status();
-        }
-    }
-}
 
 fn config_text(user: &str, port: u16) -> String {
     format!(

@@ -69,9 +69,9 @@ impl Transport {
     /// (handshake messages, tickets, alerts) right after.
     pub(crate) fn recv(&mut self, buf: &mut [u8]) -> Input {
         match self {
-            Self::Plain(fd) => match rnet::recv(&*fd, buf, RecvFlags::empty()) {
-                Ok((0, _)) => Input::End(0),
-                Ok((n, _)) => Input::More(n),
+            Self::Plain(fd) => match recv(fd.as_fd(), buf) {
+                Ok(0) => Input::End(0),
+                Ok(n) => Input::More(n),
                 Err(Errno::AGAIN) => Input::Drained(0),
                 Err(Errno::INTR) => Input::More(0),
                 Err(_) => Input::Failed,
@@ -192,8 +192,30 @@ impl TlsTransport {
     }
 }
 
-/// `sendmsg` with `MSG_NOSIGNAL`.
+/// `recv` (every read of a client socket).
+fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    #[cfg(feature = "fault-injection")]
+    let buf = match super::fault::on_recv(fd, buf.len()) {
+        Some(super::fault::Fault::Again) => return Err(Errno::AGAIN),
+        Some(super::fault::Fault::Short(n)) => &mut buf[..n],
+        None => buf,
+    };
+    Ok(rnet::recv(fd, buf, RecvFlags::empty())?.0)
+}
+
+/// `sendmsg` with `MSG_NOSIGNAL` (every write to a client socket).
 fn send_nosignal(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+    #[cfg(feature = "fault-injection")]
+    let truncated;
+    #[cfg(feature = "fault-injection")]
+    let bufs = match super::fault::on_send(fd, bufs) {
+        Some(super::fault::Fault::Again) => return Err(Errno::AGAIN),
+        Some(super::fault::Fault::Short(n)) => {
+            truncated = super::fault::truncate(bufs, n);
+            &truncated[..]
+        }
+        None => bufs,
+    };
     let mut control = rnet::SendAncillaryBuffer::default();
     rnet::sendmsg(fd, bufs, &mut control, SendFlags::NOSIGNAL)
 }
@@ -212,7 +234,7 @@ struct Sock<'a>(BorrowedFd<'a>);
 
 impl Read for Sock<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        Ok(rnet::recv(self.0, buf, RecvFlags::empty())?.0)
+        Ok(recv(self.0, buf)?)
     }
 }
 

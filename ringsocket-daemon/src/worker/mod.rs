@@ -15,6 +15,8 @@
 
 mod conn;
 mod deadline;
+#[cfg(feature = "fault-injection")]
+mod fault;
 mod read;
 mod write;
 
@@ -243,6 +245,8 @@ impl Worker {
     /// The loop; returns when stopped and every connection is gone.
     pub(crate) fn run(mut self) -> WorkerStats {
         let mut events: Vec<epoll::Event> = Vec::with_capacity(self.settings.epoll_events.max(16));
+        #[cfg(feature = "fault-injection")]
+        fault::set_epoll(rustix::fd::AsFd::as_fd(&self.epoll));
         loop {
             self.refresh_now();
             self.fire_deadlines();
@@ -439,6 +443,8 @@ impl Worker {
             self.free.push(slot);
             return;
         }
+        #[cfg(feature = "fault-injection")]
+        fault::register(transport.fd(), token);
         self.slots[slot as usize].conn = Some(Conn::new(transport, peer, listener));
         self.live += 1;
         let when = self.now.saturating_add(nanos(self.settings.handshake_wait));

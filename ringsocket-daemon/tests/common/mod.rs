@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // Each test binary uses a different part.
 
+pub mod daemon;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
