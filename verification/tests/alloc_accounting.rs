@@ -3,9 +3,10 @@
 //! many growths are still in flight; and a default 128 MiB ring costs no resident memory until
 //! it is written.
 //!
-//! Only 16-byte-aligned allocations are counted: the rings' byte buffers use that alignment, and
-//! nothing else these tests or the test harness allocate does, so other threads' allocations
-//! cannot blur the count. (Each buffer's small header is freed together with its bytes.)
+//! Only 16-byte-aligned allocations made by the tests' own threads are counted: the rings' byte
+//! buffers use that alignment, and the test harness's threads (which allocate concurrently) are
+//! left out, so they cannot blur the count. (Each buffer's small header is freed together with
+//! its bytes.)
 #![cfg(not(loom))]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -22,8 +23,20 @@ static LIVE: AtomicIsize = AtomicIsize::new(0);
 /// Tests in this file measure global state, so they run one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+thread_local! {
+    /// Whether this thread's allocations count: set by the tests' threads only.
+    static COUNTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Counts this thread's allocations from now on.
+fn count_this_thread() {
+    COUNTED.with(|counted| counted.set(true));
+}
+
 fn count(layout: Layout, sign: isize) {
-    if layout.align() == 16 {
+    // `try_with`: allocations during thread teardown, after the flag is gone, do not count.
+    let counted = COUNTED.try_with(|counted| counted.get()).unwrap_or(false);
+    if counted && layout.align() == 16 {
         LIVE.fetch_add(sign * layout.size() as isize, Ordering::Relaxed);
     }
 }
@@ -57,6 +70,7 @@ fn live() -> isize {
 #[test]
 fn every_buffer_freed_once_whoever_drops_last() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    count_this_thread();
     let records: Vec<Vec<u8>> = (0..200)
         .map(|i| make_record(i, 8 + (i as usize * 37) % 300))
         .collect();
@@ -91,10 +105,12 @@ fn every_buffer_freed_once_whoever_drops_last() {
 #[test]
 fn buffers_freed_while_threads_run() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    count_this_thread();
     let base = live();
     {
         let (mut tx, mut rx) = channel(Config::new(64).with_publish_every(3)).unwrap();
         let producer = thread::spawn(move || {
+            count_this_thread();
             for i in 0..50_000u64 {
                 tx.push(&make_record(i, 8 + (i as usize % 500))).unwrap();
             }
@@ -126,6 +142,7 @@ fn resident_bytes() -> usize {
 #[test]
 fn untouched_ring_pages_cost_no_resident_memory() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    count_this_thread();
     let before = resident_bytes();
     let (mut tx, mut rx) = channel(Config::outbound()).unwrap();
     tx.push(&make_record(0, 1000)).unwrap();
