@@ -140,6 +140,14 @@ pub fn serve(path: &Path, daemon: bool) -> Result<(), RunError> {
         [] => None,
         certs => Some(TlsContext::new(certs).map_err(|e| startup(&e))?),
     };
+    // The admin socket is bound with the others, before the privilege drop; its thread starts
+    // after it.
+    let admin_listener = match config.admin {
+        Some(admin) => Some(crate::admin::bind(admin.addr).map_err(|e| {
+            RunError::Startup(format!("cannot listen on {} (admin): {e}", admin.addr))
+        })?),
+        None => None,
+    };
     let syslog_path = config.syslog_path.clone();
     let server = Server::start_with_setup(spec, tls, move || {
         privileges.finish().map_err(|e| e.to_string())?;
@@ -152,12 +160,28 @@ pub fn serve(path: &Path, daemon: bool) -> Result<(), RunError> {
     for addr in server.local_addrs() {
         log!(Notice, "listening on {addr}");
     }
+    let admin = match admin_listener {
+        Some(listener) => {
+            let admin = crate::admin::AdminServer::start(listener, server.metrics())
+                .map_err(|e| startup(&e))?;
+            log!(
+                Notice,
+                "admin listener on http://{} (/health, /metrics)",
+                admin.local_addr()
+            );
+            Some(admin)
+        }
+        None => None,
+    };
     log!(Info, "{worker_c} workers, {} apps", config.apps.len());
     process::notify_ready();
 
     let result = wait_for_signals(&server, &mut signals, &config);
     process::notify_stopping();
     let report = server.stop();
+    if let Some(admin) = admin {
+        admin.stop();
+    }
     let clients_left: usize = report
         .apps
         .iter()

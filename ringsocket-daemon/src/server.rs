@@ -33,6 +33,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::metrics::{ListenerInfo, Metrics, WorkerCounters};
 use crate::tls::{CertSpec, ReloadReport, TlsContext, TlsError};
 use app_abi::conf::{AppConf, Conf, ConfView, EndpointConf, PortConf};
 use app_abi::host::{App, AppExit, AppStatus, AppThread, AppThreadHandle, LoadError, WorkerLink};
@@ -254,6 +255,8 @@ pub struct Server {
     stop: Arc<AtomicBool>,
     /// The TLS context the workers share; `None` when started without certificates.
     tls: Option<TlsContext>,
+    /// The workers' counters.
+    metrics: Metrics,
 }
 
 /// The smallest read buffer used: room for a whole HTTP head (8 KiB) plus a read after it.
@@ -458,6 +461,22 @@ impl Server {
             outbound_batch: OUTBOUND_BATCH,
         });
         let stop = Arc::new(AtomicBool::new(false));
+        let counters: Vec<Arc<WorkerCounters>> = (0..worker_c)
+            .map(|_| Arc::new(WorkerCounters::new(spec.listeners.len(), spec.apps.len())))
+            .collect();
+        let metrics = Metrics::new(
+            counters.clone(),
+            spec.listeners
+                .iter()
+                .zip(&local_addrs)
+                .map(|(l, &addr)| ListenerInfo { addr, tls: l.tls })
+                .collect(),
+            spec.apps
+                .iter()
+                .zip(&app_handles)
+                .map(|(app, handle)| (app.name.clone(), handle.status().clone()))
+                .collect(),
+        );
         let mut server = Self {
             workers: Vec::new(),
             gates: gates.clone(),
@@ -465,6 +484,7 @@ impl Server {
             local_addrs,
             stop: stop.clone(),
             tls: tls.clone(),
+            metrics,
         };
         let parts = per_worker
             .into_iter()
@@ -484,6 +504,7 @@ impl Server {
                 settings: settings.clone(),
                 stop: stop.clone(),
                 tls: worker_tls,
+                counters: counters[index].clone(),
             };
             // On failure, `server` drops: the workers spawned so far and the apps stop.
             let worker = Worker::new(init)?;
@@ -511,6 +532,12 @@ impl Server {
             None if certs.is_empty() => Ok(ReloadReport::default()),
             None => TlsContext::new(certs).map(|_| ReloadReport::default()),
         }
+    }
+
+    /// The live counters of every worker, for `/metrics` and `/health` (see
+    /// [`crate::admin`]).
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
     }
 
     /// The TLS context the workers share (`None`: started without certificates).

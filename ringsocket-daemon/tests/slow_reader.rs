@@ -137,6 +137,12 @@ fn an_echo_client_that_stops_reading_does_not_stall_others() {
     assert!(echoed < sent);
     drop(slow);
     drop(fast);
+    // The admin listener's counters saw it too: one slow-client close, by code 1008.
+    let totals = server.metrics().totals();
+    assert_eq!(totals.slow_client_closes, 1);
+    common::wait_until("the 1008 close to be counted", || {
+        server.metrics().totals().closes.contains(&(1008, 1))
+    });
     let report = server.stop();
     assert_eq!(report.workers[0].backlog_overflows, 1);
 }

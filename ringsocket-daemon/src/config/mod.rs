@@ -98,6 +98,16 @@ pub struct Config {
     pub max_client_backlog: u64,
     /// `"syslog_path"`: the syslog socket used with `--daemon`, default `/dev/log`.
     pub syslog_path: PathBuf,
+    /// `"admin"`: the plain-HTTP admin listener (`/health`, `/metrics`); `None` (omitted) is
+    /// off.
+    pub admin: Option<Admin>,
+}
+
+/// `"admin"`: where the admin listener listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admin {
+    /// `"address"` (default `127.0.0.1`) and `"port"` (required).
+    pub addr: SocketAddr,
 }
 
 /// One element of `"ports"`.

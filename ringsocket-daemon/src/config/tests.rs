@@ -162,14 +162,14 @@ fn unknown_keys_name_their_path_and_suggest() {
     "name": "a", "app_path": "/a.so", "colour": 1,
     "endpoints": [{"endpoint_id": 0, "url": "ws://localhost:8080/a", "allowed_origins": []}]
   }],
-  "admin": {}
+  "monitoring": {}
 }"#;
     assert_eq!(
         errors(text),
         [
             r#"t.json:2:59: ports[0].ipv4_addrs: unknown key "ipv4_addrs"; did you mean "ip_addrs"?"#,
             r#"t.json:4:39: apps[0].colour: unknown key "colour"; known keys here: name, app_path, endpoints, no_open_cb, no_close_cb, wbuf_size, update_queue_size"#,
-            r#"t.json:7:3: admin: unknown key "admin"; known keys here: ports, certs, apps, log_level, worker_c, shutdown_wait_http, shutdown_wait_ws, fd_alloc_c, max_ws_msg_size, max_ws_frame_chain_size, realloc_multiplier, worker_rbuf_size, inbound_ring_buf_size, outbound_ring_buf_size, owrefs_elem_c, epoll_buf_elem_c, update_queue_size, user, handshake_wait, ping_interval, pong_wait, max_client_backlog, syslog_path"#,
+            r#"t.json:7:3: monitoring: unknown key "monitoring"; known keys here: ports, certs, apps, log_level, worker_c, shutdown_wait_http, shutdown_wait_ws, fd_alloc_c, max_ws_msg_size, max_ws_frame_chain_size, realloc_multiplier, worker_rbuf_size, inbound_ring_buf_size, outbound_ring_buf_size, owrefs_elem_c, epoll_buf_elem_c, update_queue_size, user, handshake_wait, ping_interval, pong_wait, max_client_backlog, syslog_path, admin"#,
         ]
     );
 }
@@ -843,5 +843,57 @@ fn missing_file_is_one_error() {
     assert_eq!(
         e.to_string(),
         "/nonexistent/ringsocket.json: the configuration file does not exist; pass the path as an argument (the default is /etc/ringsocket.json)"
+    );
+}
+
+#[test]
+fn admin_listener() {
+    let (c, warnings) = valid(&min());
+    assert_eq!(c.admin, None, "off by default");
+    assert!(warnings.is_empty());
+
+    let (c, warnings) = valid(&min_with(r#""admin": {"port": 9100},"#));
+    assert_eq!(c.admin.unwrap().addr, "127.0.0.1:9100".parse().unwrap());
+    assert!(warnings.is_empty(), "{warnings:?}");
+
+    let (c, _) = valid(&min_with(r#""admin": {"port": 9100, "address": "::1"},"#));
+    assert_eq!(c.admin.unwrap().addr, "[::1]:9100".parse().unwrap());
+
+    let (c, warnings) = valid(&min_with(
+        r#""admin": {"port": 9100, "address": "0.0.0.0"},"#,
+    ));
+    assert_eq!(c.admin.unwrap().addr, "0.0.0.0:9100".parse().unwrap());
+    assert_eq!(
+        warnings,
+        [
+            "t.json:2:96: warning: admin.address: the admin listener has no authentication: /metrics and /health are open to every host that can reach 0.0.0.0; keep it on 127.0.0.1 (the default) unless a firewall guards it"
+        ]
+    );
+
+    assert_eq!(
+        errors(&min_with(
+            r#""admin": {"port": 0, "address": "localhost", "path": "/m"},"#
+        )),
+        [
+            "t.json:2:79: admin.port: 0: out of range: must be a whole number from 1 to 65535",
+            r#"t.json:2:93: admin.address: "localhost": not an IP address; write an address such as "127.0.0.1" or "::1"; host names are not resolved"#,
+            r#"t.json:2:106: admin.path: unknown key "path"; known keys here: port, address"#,
+        ]
+    );
+    assert_eq!(
+        errors(&min_with(r#""admin": {"address": "127.0.0.1"},"#)),
+        [
+            r#"t.json:2:70: admin.port: missing (required); add "port": 9100 (or the port to serve /health and /metrics on)"#
+        ]
+    );
+    assert_eq!(
+        errors(&min_with(r#""admin": {"port": 8080},"#)),
+        [
+            "t.json:2:79: admin.port: 8080: port 8080 is also a WebSocket port (ports[0]); give the admin listener a port of its own"
+        ]
+    );
+    assert_eq!(
+        errors(&min_with(r#""admin": 9100,"#)),
+        ["t.json:2:70: admin: 9100: expected an object, found a number"]
     );
 }

@@ -17,8 +17,10 @@
 //! 5. [`PrivilegeDrop::finish`]: no capabilities left, `PR_SET_NO_NEW_PRIVS`.
 //! 6. With `--daemon` only: [`daemonize`] (syslog at `syslog_path`, double fork). Every error
 //!    before this point still reaches the terminal and the exit status.
-//! 7. Spawn threads; add [`Signals`] to the epoll set; [`notify_ready`].
-//! 8. On [`SignalEvent::Shutdown`]: [`notify_stopping`], then the graceful shutdown.
+//! 7. Spawn threads (the admin listener's too); [`notify_ready`] (`READY=1` to
+//!    `$NOTIFY_SOCKET`).
+//! 8. On [`SignalEvent::Shutdown`]: [`notify_stopping`] (`STOPPING=1`), then the graceful
+//!    shutdown.
 //!
 //! All `unsafe` code of this module is in `sys.rs`.
 
@@ -149,23 +151,93 @@ pub(crate) fn ensure_single_threaded(step: &'static str) -> Result<(), ProcessEr
     }
 }
 
-/// The service manager seam: startup is complete and the daemon serves.
-///
-/// Today this only logs; issue 6 makes it send `READY=1` to `$NOTIFY_SOCKET` for systemd's
-/// `Type=notify`, so `main` already calls it at the right moment (threads running, listeners
-/// accepting).
+/// Tells the service manager that startup is complete and the daemon serves: logs `ready` and
+/// sends `READY=1` to `$NOTIFY_SOCKET` (systemd's `Type=notify`; see [`notify`]). `run`
+/// calls it once the threads run and the listeners accept.
 pub fn notify_ready() {
     crate::log!(Notice, "ready");
+    notify_logged("READY=1\nSTATUS=serving");
 }
 
-/// The service manager seam: a graceful shutdown has begun (issue 6: `STOPPING=1`).
+/// Tells the service manager that a graceful shutdown has begun (`STOPPING=1`).
 pub fn notify_stopping() {
     crate::log!(Notice, "shutting down");
+    notify_logged("STOPPING=1\nSTATUS=closing every client with 1001");
+}
+
+fn notify_logged(state: &str) {
+    if let Err(e) = notify(state) {
+        crate::log!(
+            Warning,
+            "cannot notify the service manager ({state:?}): {e}"
+        );
+    }
+}
+
+/// Sends `state` (newline-separated `KEY=VALUE` assignments, see `sd_notify(3)`) as one
+/// datagram to the Unix socket named by `$NOTIFY_SOCKET`: a path, or an abstract name written
+/// with a leading `@`. `Ok(false)` when the variable is unset or empty (not started by a
+/// service manager that listens).
+pub fn notify(state: &str) -> io::Result<bool> {
+    let Some(target) = std::env::var_os("NOTIFY_SOCKET").filter(|v| !v.is_empty()) else {
+        return Ok(false);
+    };
+    let addr = notify_addr(target.as_encoded_bytes())?;
+    let socket = std::os::unix::net::UnixDatagram::unbound()?;
+    socket.send_to_addr(state.as_bytes(), &addr)?;
+    Ok(true)
+}
+
+/// The socket address of a `$NOTIFY_SOCKET` value.
+fn notify_addr(value: &[u8]) -> io::Result<std::os::unix::net::SocketAddr> {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::ffi::OsStrExt;
+    match value {
+        [b'@', name @ ..] => std::os::unix::net::SocketAddr::from_abstract_name(name),
+        [b'/', ..] => {
+            std::os::unix::net::SocketAddr::from_pathname(std::ffi::OsStr::from_bytes(value))
+        }
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "NOTIFY_SOCKET is neither an absolute path nor an @abstract name",
+        )),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notify_socket_values() {
+        let path = notify_addr(b"/run/systemd/notify").unwrap();
+        assert_eq!(
+            path.as_pathname(),
+            Some(std::path::Path::new("/run/systemd/notify"))
+        );
+        use std::os::linux::net::SocketAddrExt;
+        let abstract_name = notify_addr(b"@sd-notify/1").unwrap();
+        assert_eq!(abstract_name.as_abstract_name(), Some(&b"sd-notify/1"[..]));
+        assert!(notify_addr(b"relative/path").is_err());
+    }
+
+    #[test]
+    fn notify_sends_one_datagram() {
+        let dir = std::env::temp_dir().join(format!("rs-notify-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("notify.sock");
+        let _ = std::fs::remove_file(&path);
+        let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        let addr = notify_addr(path.as_os_str().as_encoded_bytes()).unwrap();
+        std::os::unix::net::UnixDatagram::unbound()
+            .unwrap()
+            .send_to_addr(b"READY=1", &addr)
+            .unwrap();
+        let mut buf = [0; 64];
+        let n = socket.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"READY=1");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn reads_status_fields() {

@@ -296,6 +296,11 @@ pub(crate) struct Conn {
     pub(crate) in_ready: bool,
     /// FIN sent.
     pub(crate) write_shut: bool,
+    /// The first close code sent or received on the WebSocket (0: none yet), for the
+    /// metrics.
+    pub(crate) close_code: u16,
+    /// The backlog bytes this connection has added to the worker's backlog gauge.
+    pub(crate) counted_backlog: usize,
 }
 
 impl Conn {
@@ -312,6 +317,8 @@ impl Conn {
             listener,
             in_ready: false,
             write_shut: false,
+            close_code: 0,
+            counted_backlog: 0,
         }
     }
 }

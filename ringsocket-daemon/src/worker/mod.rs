@@ -35,6 +35,7 @@ use rustix::io::Errno;
 use ws_proto::CloseCode;
 use ws_proto::handshake::StatusCode;
 
+use crate::metrics::WorkerCounters;
 use crate::net::{self, Listener};
 use crate::tls::{TlsContext, TlsSession};
 pub(crate) use conn::Slot;
@@ -103,6 +104,8 @@ pub(crate) struct WorkerInit {
     /// The certificates and rustls configuration for connections from TLS listeners (a clone
     /// of the server's: a reload reaches every worker). `None` when no listener is TLS.
     pub(crate) tls: Option<TlsContext>,
+    /// The worker's counters (it is their only writer; the admin thread reads them).
+    pub(crate) counters: Arc<WorkerCounters>,
 }
 
 /// What a worker did, returned when it exits.
@@ -168,7 +171,7 @@ pub(crate) struct Worker {
     now: u64,
     /// Set once the stop flag is seen: when the worker gives up on clients still closing.
     stop_deadline: Option<u64>,
-    stats: WorkerStats,
+    counters: Arc<WorkerCounters>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -230,8 +233,21 @@ impl Worker {
             origin: std::time::Instant::now(),
             now: 0,
             stop_deadline: None,
-            stats: WorkerStats::default(),
+            counters: init.counters,
         })
+    }
+
+    /// What the counters say, for the shutdown report.
+    fn stats(&self) -> WorkerStats {
+        let c = &self.counters;
+        WorkerStats {
+            accepted: c.accepted.get(),
+            refused: c.refused.get(),
+            opened: c.apps.iter().map(|a| a.opened.get()).sum(),
+            closed: c.apps.iter().map(|a| a.closed.get()).sum(),
+            backlog_overflows: c.backlog_overflows.get(),
+            writes: c.writes.get(),
+        }
     }
 
     fn refresh_now(&mut self) {
@@ -264,7 +280,7 @@ impl Worker {
             {
                 self.end_all();
                 self.publish_inbound();
-                return self.stats;
+                return self.stats();
             }
 
             let timeout = if self.ready.is_empty() {
@@ -380,10 +396,10 @@ impl Worker {
                     return;
                 }
             };
-            self.stats.accepted += 1;
+            self.counters.accepted.inc();
             let tls = listener.tls;
             if self.live >= self.settings.max_conns {
-                self.stats.refused += 1;
+                self.counters.refused.inc();
                 self.out.clear();
                 // A TLS client cannot read a plaintext 503: it just sees the close.
                 if !tls {
@@ -447,6 +463,9 @@ impl Worker {
         fault::register(transport.fd(), token);
         self.slots[slot as usize].conn = Some(Conn::new(transport, peer, listener));
         self.live += 1;
+        if let Some(l) = self.counters.listeners.get(usize::from(listener)) {
+            l.added.inc();
+        }
         let when = self.now.saturating_add(nanos(self.settings.handshake_wait));
         self.set_deadline(slot, when);
         // Data may have arrived with the connection: the edge for it may already be gone.
@@ -501,6 +520,11 @@ impl Worker {
                 app.to_app.flush();
                 app.gate.notify();
             }
+        }
+        for (app, counters) in self.apps.iter().zip(self.counters.apps.iter()) {
+            counters
+                .inbound_ring_capacity
+                .set(app.to_app.capacity() as u64);
         }
     }
 
@@ -560,7 +584,10 @@ impl Worker {
             Phase::Handshake(_) => self.reject(slot, StatusCode::REQUEST_TIMEOUT),
             Phase::Ws { ws, .. } => {
                 self.out.clear();
-                let _ = ws.handle_timeout(&settings.ws, now, &mut self.out);
+                let timeout = ws.handle_timeout(&settings.ws, now, &mut self.out);
+                if matches!(timeout, Some(ws_proto::Timeout::PongMissing)) && conn.close_code == 0 {
+                    conn.close_code = CloseCode::INTERNAL_ERROR.0;
+                }
                 let out = std::mem::take(&mut self.out);
                 self.write_to(slot, &[&out], true);
                 self.out = out;
@@ -633,7 +660,14 @@ impl Worker {
         };
         // Past this point the connection is no longer the app's.
         conn.phase = Phase::Draining;
-        self.stats.closed += 1;
+        let code = match conn.close_code {
+            0 => CloseCode::ABNORMAL.0,
+            code => code,
+        };
+        if let Some(counters) = self.counters.apps.get(usize::from(app)) {
+            counters.closed.inc();
+        }
+        self.counters.count_close(code);
         push_inbound(
             &mut self.apps[usize::from(app)],
             Inbound::Close {
@@ -649,9 +683,22 @@ impl Worker {
         let Some(entry) = self.slots.get_mut(slot as usize) else {
             return;
         };
-        if entry.conn.take().is_none() {
+        let Some(conn) = entry.conn.take() else {
             return;
+        };
+        if let Some(l) = self.counters.listeners.get(usize::from(conn.listener)) {
+            l.ended.inc();
         }
+        if conn.counted_backlog > 0 {
+            let left = self.counters.backlog_bytes.get();
+            self.counters
+                .backlog_bytes
+                .set(left.saturating_sub(conn.counted_backlog as u64));
+        }
+        if self.stop_deadline.is_none() && conn.transport.is_tls_handshaking() {
+            self.counters.tls_handshake_failures.inc();
+        }
+        drop(conn);
         // The fd closed with the connection, which removed it from the epoll set.
         entry.generation = entry.generation.wrapping_add(1).max(1);
         self.free.push(slot);
@@ -691,6 +738,9 @@ impl Worker {
             .is_err()
         {
             return;
+        }
+        if conn.close_code == 0 {
+            conn.close_code = code.0;
         }
         let out = std::mem::take(&mut self.out);
         self.write_to(slot, &[&out], true);

@@ -147,7 +147,9 @@ impl Worker {
             self.end(slot);
             return;
         }
-        self.stats.opened += 1;
+        if let Some(counters) = self.counters.apps.get(usize::from(app)) {
+            counters.opened.inc();
+        }
         let ws = Connection::new(Role::Server, &self.settings.ws, now);
         let Some(conn) = self.conn_mut(slot) else {
             return;
@@ -172,12 +174,14 @@ impl Worker {
             out,
             apps,
             settings,
+            counters,
             ..
         } = self;
         let Some(Conn {
             phase,
             message,
             pending_in,
+            close_code,
             ..
         }) = slots[slot as usize].conn.as_mut()
         else {
@@ -191,19 +195,35 @@ impl Worker {
         else {
             return;
         };
+        let app_counters = counters.apps.get(usize::from(*app));
         let app = &mut apps[usize::from(*app)];
         out.clear();
         let mut pos = start;
         let mut push_failed = false;
         while pos < filled {
-            let Ok(received) = ws.receive(&settings.ws, now, &mut rbuf[pos..filled], message, out)
-            else {
-                // A protocol error: the close frame with its code is in `out`.
-                break;
+            let received = match ws.receive(&settings.ws, now, &mut rbuf[pos..filled], message, out)
+            {
+                Ok(received) => received,
+                Err(e) => {
+                    // A protocol error: the close frame with its code is in `out`.
+                    if *close_code == 0 {
+                        *close_code = e.close_code().0;
+                    }
+                    break;
+                }
             };
             let stalled = received.is_stalled();
             pos += received.consumed;
+            if let Some(Event::Close(close)) = &received.event
+                && *close_code == 0
+            {
+                *close_code = close.code.map_or(CloseCode::NO_STATUS.0, |c| c.0);
+            }
             if let Some(Event::Message { kind, payload }) = received.event {
+                if let Some(c) = app_counters {
+                    c.messages_in.inc();
+                    c.bytes_in.add(payload.len() as u64);
+                }
                 let data_kind = match kind {
                     ws_proto::DataKind::Text => DataKind::Text,
                     ws_proto::DataKind::Binary => DataKind::Bin,

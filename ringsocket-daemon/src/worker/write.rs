@@ -17,6 +17,7 @@ use ws_proto::CloseCode;
 
 use super::conn::{Conn, Phase};
 use super::{OUTBOUND_BATCHES_PER_TURN, Worker};
+use crate::metrics::WorkerCounters;
 
 /// The most buffers one `sendmsg` gathers (well below `IOV_MAX`, on the stack).
 const MAX_IOV: usize = 64;
@@ -64,10 +65,15 @@ impl Worker {
                 }
                 deliveries.sort_by_key(|d| d.0);
                 for group in deliveries.chunk_by(|a, b| a.0 == b.0) {
-                    self.deliver(group);
+                    self.deliver(app, group);
                 }
                 drop(deliveries);
                 batch.release();
+            }
+            if let Some(counters) = self.counters.apps.get(app) {
+                counters
+                    .outbound_ring_capacity
+                    .set(consumer.capacity() as u64);
             }
         }
         self.from_apps = from_apps;
@@ -129,7 +135,7 @@ impl Worker {
     }
 
     /// Sends one client everything a batch has for it, in order, in one vectored write.
-    fn deliver(&mut self, group: &[(u32, Item<'_>)]) {
+    fn deliver(&mut self, app: usize, group: &[(u32, Item<'_>)]) {
         let Some(&(slot, _)) = group.first() else {
             return;
         };
@@ -148,9 +154,14 @@ impl Worker {
         let out = &mut self.out;
         out.clear();
         let mut closing = false;
+        let (mut frames, mut bytes) = (0u64, 0u64);
         for (_, item) in group {
             match *item {
-                Item::Frame(frame) => units.push(frame),
+                Item::Frame(frame) => {
+                    units.push(frame);
+                    frames += 1;
+                    bytes += frame.len() as u64;
+                }
                 Item::Close(code) => {
                     let code = CloseCode(code);
                     let code = if code.is_valid_on_wire() {
@@ -159,9 +170,16 @@ impl Worker {
                         CloseCode::INTERNAL_ERROR
                     };
                     closing = ws.close(&self.settings.ws, now, code, "", out).is_ok();
+                    if closing && conn.close_code == 0 {
+                        conn.close_code = code.0;
+                    }
                     break; // Nothing may follow a close frame.
                 }
             }
+        }
+        if let Some(counters) = self.counters.apps.get(app) {
+            counters.messages_out.add(frames);
+            counters.bytes_out.add(bytes);
         }
         let out = std::mem::take(&mut self.out);
         if !out.is_empty() {
@@ -194,7 +212,8 @@ impl Worker {
             }
             flush(conn, &mut writes)
         };
-        self.stats.writes += writes;
+        self.counters.writes.add(writes);
+        sync_backlog(conn, &self.counters);
         let over = conn.backlog.len() > self.settings.max_client_backlog;
         if result.is_err() {
             self.end(slot);
@@ -214,7 +233,8 @@ impl Worker {
         }
         let mut writes = 0;
         let result = flush(conn, &mut writes);
-        self.stats.writes += writes;
+        self.counters.writes.add(writes);
+        sync_backlog(conn, &self.counters);
         if result.is_err() {
             self.end(slot);
         }
@@ -223,17 +243,21 @@ impl Worker {
     /// The client fell more than `max_client_backlog` behind: drop its backlog and close it
     /// with 1008 (the close frame follows the one frame already partly written).
     fn overflow(&mut self, slot: u32) {
-        self.stats.backlog_overflows += 1;
+        self.counters.backlog_overflows.inc();
         let now = self.ws_now();
         let Some(conn) = conn_in(&mut self.slots, slot) else {
             return;
         };
         conn.backlog.drop_whole_frames();
+        sync_backlog(conn, &self.counters);
         let Phase::Ws { ws, .. } = &mut conn.phase else {
             // Not a WebSocket any more (already closing): nothing more to say.
             self.end(slot);
             return;
         };
+        if conn.close_code == 0 {
+            conn.close_code = CloseCode::POLICY_VIOLATION.0;
+        }
         self.out.clear();
         let closed = ws.close(
             &self.settings.ws,
@@ -249,7 +273,8 @@ impl Worker {
         conn.backlog.push_frames(&self.out);
         let mut writes = 0;
         let result = flush(conn, &mut writes);
-        self.stats.writes += writes;
+        self.counters.writes.add(writes);
+        sync_backlog(conn, &self.counters);
         if result.is_err() {
             self.end(slot);
             return;
@@ -261,6 +286,17 @@ impl Worker {
 /// The connection in `slot`, borrowing only the slot table.
 fn conn_in(slots: &mut [super::Slot], slot: u32) -> Option<&mut Conn> {
     slots.get_mut(slot as usize)?.conn.as_mut()
+}
+
+/// Brings the worker's backlog gauge up to date with this connection's backlog.
+fn sync_backlog(conn: &mut Conn, counters: &WorkerCounters) {
+    let now = conn.backlog.len();
+    if now != conn.counted_backlog {
+        let total = counters.backlog_bytes.get();
+        let total = (total + now as u64).saturating_sub(conn.counted_backlog as u64);
+        counters.backlog_bytes.set(total);
+        conn.counted_backlog = now;
+    }
 }
 
 fn push(conn: &mut Conn, unit: &[u8], frames: bool) {
