@@ -5,11 +5,16 @@
 //! * `n<name>`: take a nickname, 1 to 32 bytes of UTF-8 without spaces or control characters.
 //!   A taken name is refused with the reply `!taken <name>`.
 //! * `m<text>`: say something (1 to 4096 bytes); the others get `<nick>: <text>`.
+//! * `w` (nothing after it): who is here; the reply `!here <nick> <nick> …` lists every
+//!   connected client (the asker included), sorted.
 //!
 //! Clients start as `guest<N>`. Everyone else sees `* <nick> joined`, `* <old> is now <new>`
 //! and `* <nick> left`. Malformed commands close the client: an unknown command with 4902 and a
 //! wrong size or kind with 4900/4901 (RingSocket's validation), a nickname with spaces or
 //! control characters with [`BAD_NICK`].
+//!
+//! `README.md` beside this file documents the protocol for client authors; `web/` is a
+//! browser client.
 
 use std::collections::HashMap;
 
@@ -65,6 +70,16 @@ fn say(rs: &mut Rs, chat: &mut Chat, text: &str) {
     rs.to_every_except_cur(DataKind::Text);
 }
 
+fn who(rs: &mut Rs, chat: &mut Chat) {
+    let mut nicks: Vec<&str> = chat.nicks.values().map(String::as_str).collect();
+    nicks.sort_unstable();
+    rs.w_str("!here");
+    for nick in nicks {
+        rs.w_str(" ").w_str(nick);
+    }
+    rs.to_cur(DataKind::Text);
+}
+
 fn close(rs: &mut Rs, chat: &mut Chat) {
     let me = rs.client_id();
     if let Some(nick) = chat.nicks.remove(&me) {
@@ -78,6 +93,7 @@ rs_app! {
     read: switch {
         b'n' => text nick(str[1..=32]),
         b'm' => text say(str[1..=4096]),
+        b'w' => text who(),
     },
     close: close,
 }
