@@ -1,8 +1,9 @@
 //! Caller-owned byte buffers: where reassembled messages and outgoing bytes live.
 //!
 //! The engine never allocates. It appends to a [`Buffer`] the caller passes in, so the caller
-//! decides whether bytes live in a growable `Vec<u8>` (feature `alloc`), a fixed slice
-//! ([`SliceBuffer`]) or anything else that implements the trait.
+//! decides whether bytes live in a growable `Vec<u8>` (feature `alloc`), a `heapless::Vec`
+//! (feature `heapless`), a fixed slice ([`SliceBuffer`]) or anything else that implements the
+//! trait.
 
 /// A byte buffer the engine can append to.
 pub trait Buffer {
@@ -63,6 +64,29 @@ impl Buffer for alloc::vec::Vec<u8> {
         Ok(())
     }
 }
+
+#[cfg(feature = "heapless")]
+impl<const N: usize> Buffer for heapless::Vec<u8, N> {
+    fn as_slice(&self) -> &[u8] {
+        self
+    }
+
+    fn clear(&mut self) {
+        heapless::Vec::clear(self);
+    }
+
+    fn remaining_capacity(&self) -> usize {
+        self.capacity() - self.len()
+    }
+
+    fn try_extend_from_slice(&mut self, bytes: &[u8]) -> Result<(), BufferFull> {
+        // heapless checks the room first: on error nothing was appended.
+        self.extend_from_slice(bytes).map_err(|_| BufferFull)
+    }
+}
+
+#[cfg(feature = "heapless")]
+impl<const N: usize> Output for heapless::Vec<u8, N> {}
 
 /// A [`Buffer`] over a fixed, caller-provided slice: no allocation at all.
 #[derive(Debug)]
@@ -173,6 +197,16 @@ mod tests {
         assert_eq!(buf.as_slice(), b"abcd");
         buf.clear();
         assert!(buf.is_empty());
+    }
+
+    #[cfg(feature = "heapless")]
+    #[test]
+    fn heapless_buffer_is_all_or_nothing() {
+        let mut buf = heapless::Vec::<u8, 4>::new();
+        buf.try_extend_from_slice(b"abc").unwrap();
+        assert_eq!(buf.try_extend_from_slice(b"de"), Err(BufferFull));
+        assert_eq!(Buffer::as_slice(&buf), b"abc");
+        assert_eq!(buf.remaining_capacity(), 1);
     }
 
     #[cfg(feature = "alloc")]
