@@ -39,6 +39,7 @@
 
 pub mod app_thread;
 mod loader;
+mod packed_addr;
 mod runner;
 mod test_host;
 
@@ -47,5 +48,6 @@ pub use app_thread::{
     WorkerLink,
 };
 pub use loader::{App, LoadError, LoadErrorKind, MAX_APP_DATA_SIZE};
+pub use packed_addr::PackedAddr;
 pub use runner::{AppRunner, AppStopped, HostSink, TimerMode};
 pub use test_host::{Received, Recorder, TestHost};

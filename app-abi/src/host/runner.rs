@@ -10,6 +10,7 @@ use core::ffi::{c_char, c_int};
 use core::fmt;
 use core::ptr::NonNull;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -59,11 +60,36 @@ pub enum TimerMode {
     Wake,
 }
 
+/// The hasher of the client table: every message looks its client up (twice), and SipHash
+/// costs more than the rest of the lookup. Client ids are minted by the workers (slot,
+/// generation, worker), not chosen by peers, so a flooding-resistant hash buys nothing; a
+/// folded multiply spreads them over both the bucket bits and the control bits.
+#[derive(Debug, Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        let product = u128::from(self.0) * 0x9E37_79B9_7F4A_7C15;
+        (product as u64) ^ ((product >> 64) as u64)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+}
+
 /// A client as the app thread knows it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 struct Client {
     endpoint_id: u16,
-    peer: SocketAddr,
+    /// Packed: a 10,000-client table is 16 bytes a bucket smaller.
+    peer: super::PackedAddr,
     /// The app closed it; its close record has not arrived yet.
     closing: bool,
 }
@@ -88,7 +114,7 @@ struct HostCtx<O> {
     realloc_multiplier: f64,
     wbuf: Vec<u8>,
     scratch: Vec<u8>,
-    clients: HashMap<ClientId, Client>,
+    clients: HashMap<ClientId, Client, BuildHasherDefault<IdHasher>>,
     /// Live (not closing) clients per worker, so broadcasts skip idle workers.
     live_per_worker: Vec<u32>,
     cur: Option<Current>,
@@ -173,7 +199,7 @@ impl<O: HostSink> AppRunner<O> {
             realloc_multiplier,
             wbuf: vec![0; wbuf_size],
             scratch: Vec::new(),
-            clients: HashMap::new(),
+            clients: HashMap::default(),
             live_per_worker: vec![0; worker_c],
             cur: None,
             fatal: None,
@@ -346,7 +372,7 @@ impl<O: HostSink> AppRunner<O> {
                 client,
                 Client {
                     endpoint_id,
-                    peer,
+                    peer: peer.into(),
                     closing: true,
                 },
             );
@@ -364,7 +390,7 @@ impl<O: HostSink> AppRunner<O> {
             client,
             Client {
                 endpoint_id,
-                peer,
+                peer: peer.into(),
                 closing: false,
             },
         );
@@ -389,7 +415,7 @@ impl<O: HostSink> AppRunner<O> {
         if ctx.stopped {
             return;
         }
-        let Some(info) = ctx.clients.get(&client).copied() else {
+        let Some(info) = ctx.clients.get(&client) else {
             ctx.log(
                 Level::Warning,
                 format_args!("dropping a message from unknown client {client}"),
@@ -399,11 +425,12 @@ impl<O: HostSink> AppRunner<O> {
         if info.closing {
             return; // The app already closed it; the message is moot.
         }
+        let (endpoint_id, peer) = (info.endpoint_id, info.peer.get());
         let ret = match self.app.descriptor().read {
             Some(read) => {
                 let cur = Current {
                     kind: CallbackKind::Read,
-                    client: Some((client, info.endpoint_id, info.peer)),
+                    client: Some((client, endpoint_id, peer)),
                     data_kind: Some(data_kind),
                 };
                 self.invoke(cur, Entry::Read(read, payload))
@@ -435,7 +462,7 @@ impl<O: HostSink> AppRunner<O> {
         };
         let cur = Current {
             kind: CallbackKind::Close,
-            client: Some((client, info.endpoint_id, info.peer)),
+            client: Some((client, info.endpoint_id, info.peer.get())),
             data_kind: None,
         };
         let ret = self.invoke(cur, Entry::Cb(close));
@@ -940,4 +967,27 @@ unsafe extern "C" fn h_log<O: HostSink>(
             format_args!("{}", String::from_utf8_lossy(bytes)),
         );
     });
+}
+
+#[cfg(test)]
+mod id_hasher_tests {
+    use std::collections::HashSet;
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    #[test]
+    fn client_ids_spread_over_buckets_and_control_bits() {
+        let build = BuildHasherDefault::<IdHasher>::default();
+        let ids: Vec<ClientId> = (0..4096u32)
+            .filter_map(|slot| ClientId::from_parts(1 + slot % 3, (slot % 2) as u8, slot))
+            .collect();
+        let hashes: Vec<u64> = ids.iter().map(|id| build.hash_one(id)).collect();
+        let distinct =
+            |bits: fn(u64) -> u64| hashes.iter().map(|&h| bits(h)).collect::<HashSet<_>>();
+        assert_eq!(distinct(|h| h).len(), ids.len());
+        // hashbrown: low bits pick the bucket, the top 7 the control byte.
+        assert!(distinct(|h| h & 0xfff).len() > 2500);
+        assert_eq!(distinct(|h| h >> 57).len(), 128);
+    }
 }

@@ -67,11 +67,17 @@ impl Transport {
     /// Reads into `buf` (never empty): plaintext, decrypted for TLS. A TLS read consumes the
     /// socket until `EAGAIN` or until `buf` is full, and flushes what the session has to say
     /// (handshake messages, tickets, alerts) right after.
-    pub(crate) fn recv(&mut self, buf: &mut [u8]) -> Input {
+    ///
+    /// A plain read that filled less than `buf` is taken as drained (`Drained`, not `More`):
+    /// bytes arriving later bring a new edge, so the `recv` that would only say `EAGAIN` is
+    /// saved. Not when `hup` (epoll reported the peer's FIN, a hangup or an error: that edge
+    /// does not repeat, so read on until the end of the stream).
+    pub(crate) fn recv(&mut self, buf: &mut [u8], hup: bool) -> Input {
         match self {
-            Self::Plain(fd) => match recv(fd.as_fd(), buf) {
-                Ok(0) => Input::End(0),
-                Ok(n) => Input::More(n),
+            Self::Plain(fd) => match recv_plain(fd.as_fd(), buf) {
+                Ok((0, _)) => Input::End(0),
+                Ok((n, false)) if !hup => Input::Drained(n),
+                Ok((n, _)) => Input::More(n),
                 Err(Errno::AGAIN) => Input::Drained(0),
                 Err(Errno::INTR) => Input::More(0),
                 Err(_) => Input::Failed,
@@ -194,13 +200,20 @@ impl TlsTransport {
 
 /// `recv` (every read of a client socket).
 fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    Ok(recv_plain(fd, buf)?.0)
+}
+
+/// `recv`, and whether it filled the buffer it asked for (then more may be waiting).
+fn recv_plain(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(usize, bool), Errno> {
     #[cfg(feature = "fault-injection")]
     let buf = match super::fault::on_recv(fd, buf.len()) {
         Some(super::fault::Fault::Again) => return Err(Errno::AGAIN),
         Some(super::fault::Fault::Short(n)) => &mut buf[..n],
         None => buf,
     };
-    Ok(rnet::recv(fd, buf, RecvFlags::empty())?.0)
+    let len = buf.len();
+    let n = rnet::recv(fd, buf, RecvFlags::empty())?.0;
+    Ok((n, n >= len))
 }
 
 /// `sendmsg` with `MSG_NOSIGNAL` (every write to a client socket).
@@ -277,17 +290,15 @@ pub(crate) enum Phase {
 pub(crate) struct Conn {
     pub(crate) transport: Transport,
     pub(crate) phase: Phase,
-    pub(crate) peer: SocketAddr,
+    /// Packed (16 bytes, not 32): only the open record needs it.
+    pub(crate) peer: app_abi::host::PackedAddr,
     /// When the connection's deadline is due, in ns on the worker's clock (`u64::MAX`: none).
     pub(crate) deadline: u64,
     /// The time of the heap entry that stands for this connection (`u64::MAX`: none). Later
     /// than `deadline` never: see `Worker::set_deadline`.
     pub(crate) scheduled: u64,
-    /// Received bytes not processed yet: an unfinished HTTP head, or a partial frame header
-    /// or control frame (at most 139 bytes).
-    pub(crate) pending_in: Vec<u8>,
-    /// A message arriving in pieces (ws-proto's message buffer).
-    pub(crate) message: Vec<u8>,
+    /// Received bytes not processed yet, and a message arriving in pieces: see [`InBufs`].
+    pub(crate) inbufs: InBufs,
     /// Output the socket did not take yet.
     pub(crate) backlog: Backlog,
     /// The index of the listener it came in on.
@@ -296,6 +307,9 @@ pub(crate) struct Conn {
     pub(crate) in_ready: bool,
     /// FIN sent.
     pub(crate) write_shut: bool,
+    /// epoll reported the peer's FIN, a hangup or an error: read until the end of the stream,
+    /// since that edge will not be reported again (else a short read means drained).
+    pub(crate) hup: bool,
     /// The first close code sent or received on the WebSocket (0: none yet), for the
     /// metrics.
     pub(crate) close_code: u16,
@@ -308,17 +322,88 @@ impl Conn {
         Self {
             transport,
             phase: Phase::Handshake(RequestParser::new()),
-            peer,
+            peer: peer.into(),
             deadline: u64::MAX,
             scheduled: u64::MAX,
-            pending_in: Vec::new(),
-            message: Vec::new(),
+            inbufs: InBufs::default(),
             backlog: Backlog::default(),
             listener,
             in_ready: false,
             write_shut: false,
+            hup: false,
             close_code: 0,
             counted_backlog: 0,
+        }
+    }
+}
+
+/// A connection's input buffers, boxed and allocated only while one of them holds something,
+/// so that an idle connection pays one pointer for them.
+#[derive(Debug, Default)]
+pub(crate) struct InBufs(Option<Box<InBufsInner>>);
+
+#[derive(Debug, Default)]
+struct InBufsInner {
+    /// Received bytes not processed yet: an unfinished HTTP head, or a partial frame header
+    /// or control frame (at most 139 bytes).
+    pending: Vec<u8>,
+    /// A message arriving in pieces (ws-proto's message buffer).
+    message: Vec<u8>,
+}
+
+impl InBufs {
+    /// The received bytes not processed yet.
+    pub(crate) fn pending(&self) -> &[u8] {
+        self.0.as_ref().map_or(&[], |b| &b.pending)
+    }
+
+    /// Keeps `bytes` after the pending ones.
+    pub(crate) fn extend_pending(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.0
+                .get_or_insert_default()
+                .pending
+                .extend_from_slice(bytes);
+        }
+    }
+
+    /// Forgets the pending bytes (they were handed on) and their memory.
+    pub(crate) fn clear_pending(&mut self) {
+        if let Some(b) = self.0.as_mut() {
+            b.pending = Vec::new();
+        }
+        self.tidy();
+    }
+
+    /// The message buffer, for ws-proto; give it back with [`put_message`](Self::put_message).
+    pub(crate) fn take_message(&mut self) -> Vec<u8> {
+        self.0
+            .as_mut()
+            .map_or_else(Vec::new, |b| std::mem::take(&mut b.message))
+    }
+
+    /// Keeps the message buffer when it holds memory.
+    pub(crate) fn put_message(&mut self, message: Vec<u8>) {
+        if message.capacity() > 0 {
+            self.0.get_or_insert_default().message = message;
+        } else {
+            self.tidy();
+        }
+    }
+
+    /// Frees both buffers.
+    pub(crate) fn clear(&mut self) {
+        self.0 = None;
+    }
+
+    /// Drops the box once neither buffer holds memory.
+    fn tidy(&mut self) {
+        if self
+            .0
+            .as_ref()
+            .is_some_and(|b| b.pending.capacity() == 0 && b.message.capacity() == 0)
+        {
+            self.0 = None;
         }
     }
 }
@@ -339,6 +424,12 @@ pub(crate) struct Slot {
 /// corrupting the stream.
 #[derive(Debug, Default)]
 pub(crate) struct Backlog {
+    /// Boxed, so that a connection that never falls behind pays one pointer for it.
+    inner: Option<Box<BacklogBuf>>,
+}
+
+#[derive(Debug, Default)]
+struct BacklogBuf {
     buf: Vec<u8>,
     /// Bytes of `buf` already written.
     start: usize,
@@ -352,7 +443,7 @@ const KEEP_CAPACITY: usize = 64 << 10;
 impl Backlog {
     /// Bytes waiting.
     pub(crate) fn len(&self) -> usize {
-        self.buf.len() - self.start
+        self.inner.as_ref().map_or(0, |b| b.buf.len() - b.start)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -361,7 +452,7 @@ impl Backlog {
 
     /// The bytes waiting.
     pub(crate) fn pending(&self) -> &[u8] {
-        &self.buf[self.start..]
+        self.inner.as_ref().map_or(&[], |b| &b.buf[b.start..])
     }
 
     /// Appends whole frames.
@@ -369,7 +460,10 @@ impl Backlog {
         if self.is_empty() {
             self.reset();
         }
-        self.buf.extend_from_slice(bytes);
+        self.inner
+            .get_or_insert_default()
+            .buf
+            .extend_from_slice(bytes);
     }
 
     /// Appends the rest of something whose start was written (a frame, or HTTP bytes): no
@@ -378,47 +472,57 @@ impl Backlog {
         if self.is_empty() {
             self.reset();
         }
-        self.buf.extend_from_slice(bytes);
-        self.aligned = self.buf.len();
+        let b = self.inner.get_or_insert_default();
+        b.buf.extend_from_slice(bytes);
+        b.aligned = b.buf.len();
     }
 
     /// Marks `n` bytes as written.
     pub(crate) fn consume(&mut self, n: usize) {
-        self.start += n;
-        if self.start > self.aligned {
+        let Some(b) = self.inner.as_mut() else {
+            return;
+        };
+        b.start += n;
+        if b.start > b.aligned {
             // Find the boundary of the frame the write stopped in: walk the whole frames.
-            let mut at = self.aligned;
-            while at < self.start {
-                at += frame_len(&self.buf[at..]);
+            let mut at = b.aligned;
+            while at < b.start {
+                at += frame_len(&b.buf[at..]);
             }
-            self.aligned = at;
+            b.aligned = at;
         }
-        if self.start >= self.buf.len() {
+        if b.start >= b.buf.len() {
             self.reset();
-        } else if self.start > self.buf.len() / 2 && self.start > 4096 {
-            self.buf.drain(..self.start);
-            self.aligned -= self.start;
-            self.start = 0;
+        } else if b.start > b.buf.len() / 2 && b.start > 4096 {
+            b.buf.drain(..b.start);
+            b.aligned -= b.start;
+            b.start = 0;
         }
     }
 
     /// Drops the whole frames, keeping only the end of one partly written: the client is too
     /// far behind and gets a close frame next.
     pub(crate) fn drop_whole_frames(&mut self) {
-        let keep = self.aligned.max(self.start);
-        self.buf.truncate(keep);
-        self.buf.shrink_to_fit();
+        let Some(b) = self.inner.as_mut() else {
+            return;
+        };
+        let keep = b.aligned.max(b.start);
+        b.buf.truncate(keep);
+        b.buf.shrink_to_fit();
     }
 
     /// Empties the buffer, keeping a small allocation for the next burst.
     fn reset(&mut self) {
-        if self.buf.capacity() > KEEP_CAPACITY {
-            self.buf = Vec::new();
+        let Some(b) = self.inner.as_mut() else {
+            return;
+        };
+        if b.buf.capacity() > KEEP_CAPACITY {
+            self.inner = None;
         } else {
-            self.buf.clear();
+            b.buf.clear();
+            b.start = 0;
+            b.aligned = 0;
         }
-        self.start = 0;
-        self.aligned = 0;
     }
 }
 

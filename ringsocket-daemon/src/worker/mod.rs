@@ -164,6 +164,10 @@ pub(crate) struct Worker {
     rbuf: Vec<u8>,
     /// Scratch for ws-proto's output and HTTP responses.
     out: Vec<u8>,
+    /// Scratch for an outbound batch's deliveries and a client's gathered frames (empty
+    /// between uses; see `write::recycle`).
+    deliveries: Vec<(u32, write::Item<'static>)>,
+    units: Vec<&'static [u8]>,
     deadlines: Deadlines,
     ready: Vec<Ready>,
     origin: std::time::Instant,
@@ -228,6 +232,8 @@ impl Worker {
             live: 0,
             rbuf: vec![0; rbuf_size],
             out: Vec::new(),
+            deliveries: Vec::new(),
+            units: Vec::new(),
             deadlines: Deadlines::default(),
             ready: Vec::new(),
             origin: std::time::Instant::now(),
@@ -351,13 +357,13 @@ impl Worker {
         if flags.contains(epoll::EventFlags::OUT) {
             self.on_writable(slot);
         }
-        if flags.intersects(
-            epoll::EventFlags::IN
-                | epoll::EventFlags::RDHUP
-                | epoll::EventFlags::HUP
-                | epoll::EventFlags::ERR,
-        ) && self.is_current(slot, generation)
-        {
+        let hup = epoll::EventFlags::RDHUP | epoll::EventFlags::HUP | epoll::EventFlags::ERR;
+        if flags.intersects(epoll::EventFlags::IN | hup) && self.is_current(slot, generation) {
+            if flags.intersects(hup)
+                && let Some(conn) = self.conn_mut(slot)
+            {
+                conn.hup = true;
+            }
             self.on_readable(slot);
         }
     }
@@ -634,8 +640,7 @@ impl Worker {
             return;
         };
         conn.phase = Phase::Draining;
-        conn.pending_in = Vec::new();
-        conn.message = Vec::new();
+        conn.inbufs.clear();
         if conn.backlog.is_empty() && !conn.write_shut {
             // TLS: `close_notify`, then FIN (later, from the writable event, when the socket
             // is full).

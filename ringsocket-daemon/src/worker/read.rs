@@ -40,16 +40,17 @@ impl Worker {
             };
             let draining = matches!(conn.phase, Phase::Draining);
             // Unprocessed bytes go back in front of the new ones once a read brought any.
-            let kept = conn.pending_in.len();
-            let input = conn.transport.recv(&mut self.rbuf[kept..]);
+            let kept = conn.inbufs.pending().len();
+            let hup = conn.hup;
+            let input = conn.transport.recv(&mut self.rbuf[kept..], hup);
             let n = match input {
                 Input::More(n) | Input::Drained(n) | Input::End(n) => n,
                 Input::Failed => 0,
             };
             // Draining: the peer's bytes are moot.
             if n > 0 && !draining {
-                self.rbuf[..kept].copy_from_slice(&conn.pending_in);
-                conn.pending_in.clear();
+                self.rbuf[..kept].copy_from_slice(conn.inbufs.pending());
+                conn.inbufs.clear_pending();
                 self.process_input(slot, kept + n);
             }
             match input {
@@ -109,7 +110,7 @@ impl Worker {
             Phase::Draining => return,
         };
         match outcome {
-            HeadOutcome::Partial => conn.pending_in.extend_from_slice(&self.rbuf[..filled]),
+            HeadOutcome::Partial => conn.inbufs.extend_pending(&self.rbuf[..filled]),
             HeadOutcome::Reject(status) => self.reject(slot, status),
             HeadOutcome::Accept { endpoint, head_len } => {
                 self.upgrade(slot, endpoint);
@@ -132,7 +133,7 @@ impl Worker {
         let now = self.ws_now();
         let endpoint = &self.endpoints[endpoint];
         let (app, endpoint_id) = (endpoint.app, endpoint.id);
-        let Some(peer) = self.conn_mut(slot).map(|c| c.peer) else {
+        let Some(peer) = self.conn_mut(slot).map(|c| c.peer.get()) else {
             return; // The write failed: the connection is gone.
         };
         let opened = push_inbound(
@@ -159,7 +160,7 @@ impl Worker {
             app,
             endpoint_id,
         };
-        conn.pending_in = Vec::new();
+        conn.inbufs.clear();
     }
 
     /// Runs `rbuf[start..filled]` through the connection's engine.
@@ -179,8 +180,7 @@ impl Worker {
         } = self;
         let Some(Conn {
             phase,
-            message,
-            pending_in,
+            inbufs,
             close_code,
             ..
         }) = slots[slot as usize].conn.as_mut()
@@ -198,20 +198,21 @@ impl Worker {
         let app_counters = counters.apps.get(usize::from(*app));
         let app = &mut apps[usize::from(*app)];
         out.clear();
+        let mut message = inbufs.take_message();
         let mut pos = start;
         let mut push_failed = false;
         while pos < filled {
-            let received = match ws.receive(&settings.ws, now, &mut rbuf[pos..filled], message, out)
-            {
-                Ok(received) => received,
-                Err(e) => {
-                    // A protocol error: the close frame with its code is in `out`.
-                    if *close_code == 0 {
-                        *close_code = e.close_code().0;
+            let received =
+                match ws.receive(&settings.ws, now, &mut rbuf[pos..filled], &mut message, out) {
+                    Ok(received) => received,
+                    Err(e) => {
+                        // A protocol error: the close frame with its code is in `out`.
+                        if *close_code == 0 {
+                            *close_code = e.close_code().0;
+                        }
+                        break;
                     }
-                    break;
-                }
-            };
+                };
             let stalled = received.is_stalled();
             pos += received.consumed;
             if let Some(Event::Close(close)) = &received.event
@@ -238,7 +239,7 @@ impl Worker {
                 // The message buffer is free again (ws-proto clears it when the next message
                 // in pieces starts): give its memory back while the connection idles.
                 if message.capacity() > 0 {
-                    *message = Vec::new();
+                    message = Vec::new();
                 }
             }
             if stalled || push_failed || ws.state() == ws_proto::State::Closed {
@@ -246,8 +247,9 @@ impl Worker {
             }
         }
         if ws.state() != ws_proto::State::Closed && pos < filled {
-            pending_in.extend_from_slice(&rbuf[pos..filled]);
+            inbufs.extend_pending(&rbuf[pos..filled]);
         }
+        inbufs.put_message(message);
         if !out.is_empty() {
             let out = std::mem::take(&mut self.out);
             self.write_to(slot, &[&out], true);

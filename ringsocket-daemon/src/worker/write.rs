@@ -22,9 +22,17 @@ use crate::metrics::WorkerCounters;
 /// The most buffers one `sendmsg` gathers (well below `IOV_MAX`, on the stack).
 const MAX_IOV: usize = 64;
 
+/// An empty vector with the allocation of `v` (emptied), for elements of another lifetime:
+/// the worker's scratch vectors outlive the ring batches their elements borrow from. The
+/// in-place `collect` of an empty iterator keeps the allocation (same size and alignment).
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().map(|_| unreachable!()).collect()
+}
+
 /// What one record asks of one client.
 #[derive(Debug, Clone, Copy)]
-enum Item<'a> {
+pub(super) enum Item<'a> {
     /// A complete server frame.
     Frame(&'a [u8]),
     /// A close with the app's code.
@@ -44,7 +52,8 @@ impl Worker {
                 if batch.is_empty() {
                     break;
                 }
-                let mut deliveries: Vec<(u32, Item<'_>)> = Vec::new();
+                let mut deliveries: Vec<(u32, Item<'_>)> =
+                    recycle(std::mem::take(&mut self.deliveries));
                 for record in &batch {
                     match Outbound::decode(record) {
                         Ok(Outbound::Send { to, frame }) => {
@@ -67,7 +76,7 @@ impl Worker {
                 for group in deliveries.chunk_by(|a, b| a.0 == b.0) {
                     self.deliver(app, group);
                 }
-                drop(deliveries);
+                self.deliveries = recycle(deliveries);
                 batch.release();
             }
             if let Some(counters) = self.counters.apps.get(app) {
@@ -150,7 +159,7 @@ impl Worker {
         if !ws.can_send_data() {
             return;
         }
-        let mut units: Vec<&[u8]> = Vec::with_capacity(group.len() + 1);
+        let mut units: Vec<&[u8]> = recycle(std::mem::take(&mut self.units));
         let out = &mut self.out;
         out.clear();
         let mut closing = false;
@@ -186,7 +195,7 @@ impl Worker {
             units.push(&out);
         }
         self.write_to(slot, &units, true);
-        drop(units);
+        self.units = recycle(units);
         self.out = out;
         if closing {
             self.after_ws_activity(slot);
