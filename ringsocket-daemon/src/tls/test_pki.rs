@@ -1,6 +1,6 @@
 //! Test-only PKI: a throwaway CA and leaf certificates generated with `rcgen`, written to a
 //! temporary directory. Shared by the unit tests and `tests/tls.rs` (included there by path),
-//! so it uses only `rcgen`, `rustls-pki-types` and `std`.
+//! so it uses only `rcgen`, `rustls`, `rustls-pki-types` and `std`.
 
 // Each includer uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-use rustls_pki_types::CertificateDer;
+use rustls::DigitallySignedStruct;
+use rustls::SignatureScheme;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
 /// An RSA-2048 key in PKCS#8 PEM, generated once with `openssl genpkey` for these tests only
 /// (ring, rcgen's backend here, cannot generate RSA keys). It protects nothing.
@@ -182,4 +186,44 @@ pub fn to_pem(label: &str, der: &[u8]) -> String {
 /// `path` as a string for messages.
 pub fn show(path: &Path) -> String {
     path.display().to_string()
+}
+
+/// A client-side verifier that accepts any certificate but still checks the handshake
+/// signatures: for tests that inspect which certificate the server presented.
+#[derive(Debug)]
+pub struct AcceptAny(pub WebPkiSupportedAlgorithms);
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_schemes()
+    }
 }
