@@ -238,6 +238,8 @@ fn timer_sleep_mode_only_runs_with_traffic() {
     assert_eq!(timer.idle_timeout(clock.now()), None);
     let gate = Arc::new(SleepGate::new());
     let traffic = Arc::new(AtomicBool::new(false));
+    // Before the spawn: the producer's 40 ms start after this instant, whatever the scheduling.
+    let start = Instant::now();
     let producer = {
         let (gate, traffic) = (gate.clone(), traffic.clone());
         thread::spawn(move || {
@@ -246,7 +248,6 @@ fn timer_sleep_mode_only_runs_with_traffic() {
             gate.notify();
         })
     };
-    let start = Instant::now();
     while !traffic.load(Ordering::Acquire) {
         assert_ne!(
             gate.idle(|| traffic.load(Ordering::Acquire), &timer, &clock),
