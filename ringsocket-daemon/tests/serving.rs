@@ -373,17 +373,10 @@ fn a_client_that_stops_reading_does_not_stall_others_and_is_closed_with_1008() {
         }
     }
     // The slow client gets an unbroken prefix of the messages, then the 1008 close.
-    let mut next = 0;
-    let code = loop {
-        match slow.recv() {
-            Msg::Text(text) => {
-                assert_eq!(&text[..5], format!("{next:05}"));
-                next += 1;
-            }
-            Msg::Close(code) => break code,
-            other => panic!("unexpected {other:?} after {next} messages"),
-        }
-    };
+    let (next, code) = slow.recv_data_until_close(|i, message| match message {
+        Msg::Text(text) => assert_eq!(&text[..5], format!("{i:05}")),
+        other => panic!("unexpected {other:?} after {i} messages"),
+    });
     assert_eq!(code, Some(1008));
     assert!(
         next < N,

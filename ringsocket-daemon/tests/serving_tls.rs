@@ -606,17 +606,10 @@ fn a_wss_client_that_stops_reading_is_closed_with_1008() {
     }
     // An unbroken prefix of the messages, then the 1008 close (after the frame that was
     // partly written, so the stream still parses), then close_notify.
-    let mut next = 0;
-    let code = loop {
-        match slow.recv() {
-            Msg::Text(text) => {
-                assert_eq!(&text[..5], format!("{next:05}"));
-                next += 1;
-            }
-            Msg::Close(code) => break code,
-            other => panic!("unexpected {other:?} after {next} messages"),
-        }
-    };
+    let (next, code) = slow.recv_data_until_close(|i, message| match message {
+        Msg::Text(text) => assert_eq!(&text[..5], format!("{i:05}")),
+        other => panic!("unexpected {other:?} after {i} messages"),
+    });
     assert_eq!(code, Some(1008));
     assert!(
         next < N,

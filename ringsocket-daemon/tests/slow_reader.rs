@@ -122,17 +122,10 @@ fn an_echo_client_that_stops_reading_does_not_stall_others() {
 
     let (mut slow, sent) = slow_thread.join().unwrap();
     // The slow client gets an unbroken prefix of its echoes, then the 1008 close.
-    let mut echoed = 0;
-    let code = loop {
-        match slow.recv() {
-            Msg::Binary(b) => {
-                assert_eq!(b.len(), SIZE);
-                echoed += 1;
-            }
-            Msg::Close(code) => break code,
-            other => panic!("unexpected {other:?} after {echoed} echoes"),
-        }
-    };
+    let (echoed, code) = slow.recv_data_until_close(|i, message| match message {
+        Msg::Binary(b) => assert_eq!(b.len(), SIZE),
+        other => panic!("unexpected {other:?} after {i} echoes"),
+    });
     assert_eq!(code, Some(1008), "after {echoed} of {sent} echoes");
     assert!(echoed < sent);
     drop(slow);

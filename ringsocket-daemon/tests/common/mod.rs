@@ -406,6 +406,26 @@ impl Client {
         }
     }
 
+    /// Reads data messages until the server's close frame, handing each to `check` with its
+    /// index; returns how many came before the close and the close code. Anything else (EOF,
+    /// a ping or pong) fails the test.
+    pub fn recv_data_until_close(
+        &mut self,
+        mut check: impl FnMut(usize, Msg),
+    ) -> (usize, Option<u16>) {
+        let mut received = 0;
+        loop {
+            match self.recv() {
+                Msg::Close(code) => return (received, code),
+                message @ (Msg::Text(_) | Msg::Binary(_)) => {
+                    check(received, message);
+                    received += 1;
+                }
+                other => panic!("unexpected {other:?} after {received} messages"),
+            }
+        }
+    }
+
     /// Reads until a close frame and returns its code (panics on EOF first).
     pub fn recv_close(&mut self) -> Option<u16> {
         loop {
