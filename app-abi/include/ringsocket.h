@@ -71,6 +71,8 @@ struct rs_conf_endpoint {
     uint16_t endpoint_id;
     char const *url;
     size_t allowed_origin_c;
+    // NULL when "allowed_origins" was omitted (any origin may connect); an empty list (only
+    // clients without Origin) is non-NULL with allowed_origin_c == 0.
     char const *const *allowed_origins;
 };
 
@@ -126,6 +128,15 @@ struct rs_conf {
     struct rs_conf_cert const *certs;
     size_t app_c;
     struct rs_conf_app const *apps;
+    // Keys added after the spec's: read them only when struct_size covers them, e.g.
+    // struct_size >= offsetof(struct rs_conf, pong_wait) + sizeof(uint32_t).
+    char const *user; // "" when the starting user was kept
+    char const *syslog_path;
+    uint64_t max_client_backlog;
+    uint32_t handshake_wait; // seconds
+    uint32_t ping_interval;  // seconds; 0: off
+    uint32_t pong_wait;      // seconds
+    uint32_t reserved_tail;
 };
 
 // Recipient kinds of rs_host_fns.send.

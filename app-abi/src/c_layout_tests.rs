@@ -44,7 +44,8 @@ fn c_header_layouts_match() {
             max_ws_frame_chain_size, realloc_multiplier, worker_rbuf_size, inbound_ring_buf_size,
             outbound_ring_buf_size, owrefs_elem_c, epoll_buf_elem_c, update_queue_size,
             shutdown_wait_http, shutdown_wait_ws, reserved, port_c, ports, cert_c, certs, app_c,
-            apps }
+            apps, user, syslog_path, max_client_backlog, handshake_wait, ping_interval,
+            pong_wait, reserved_tail }
         rs_conf_port { port_number, is_unencrypted, ipv4only, ipv6only,
             ipv4_is_embedded_in_ipv6, interface, ip_addr_c, ip_addrs }
         rs_conf_cert { hostname_c, hostnames, privkey_path, pubchain_path }

@@ -5,6 +5,13 @@
 //! The view's fields are private: an [`rs_conf`] only ever comes from a [`ConfView`] (or, in an
 //! app, from the host), so its accessors can hand out slices and strings safely. C apps read the
 //! same fields directly (`struct rs_conf` in `ringsocket.h`).
+//!
+//! The keys RingSocket added to the spec's (`user`, `syslog_path`, `max_client_backlog`,
+//! `handshake_wait`, `ping_interval`, `pong_wait`) are appended after the spec's fields, and
+//! their accessors return `None` when the host's `struct_size` does not reach them: later keys
+//! are appended the same way, so an app keeps working on an older or newer host. An omitted
+//! `allowed_origins` (any origin) is a null pointer, an empty one a non-null pointer with a
+//! count of 0 ([`rs_conf_endpoint::allows_any_origin`]).
 
 #![allow(non_camel_case_types)] // The ABI structs keep their C names, as in ringsocket.h.
 
@@ -39,6 +46,15 @@ pub struct rs_conf {
     certs: *const rs_conf_cert,
     app_c: usize,
     apps: *const rs_conf_app,
+    // Appended after the spec's keys: read only when `struct_size` covers them, so an app
+    // built against this layout still runs on a host that predates them.
+    user: *const c_char,
+    syslog_path: *const c_char,
+    max_client_backlog: u64,
+    handshake_wait: u32,
+    ping_interval: u32,
+    pong_wait: u32,
+    reserved_tail: u32,
 }
 
 /// One element of `"ports"`.
@@ -86,6 +102,8 @@ pub struct rs_conf_endpoint {
     endpoint_id: u16,
     url: *const c_char,
     allowed_origin_c: usize,
+    /// Null when `"allowed_origins"` was omitted (any origin may connect); an empty list
+    /// (no browser origin) has a non-null pointer and a count of 0.
     allowed_origins: *const *const c_char,
 }
 
@@ -206,6 +224,45 @@ impl rs_conf {
         // SAFETY: see the note above `impl rs_conf`.
         unsafe { view_slice(self.apps, self.app_c) }
     }
+
+    /// Whether the host's view reaches the end of the field at `end` (an offset plus the
+    /// field's size): a host that predates a field hands out a shorter struct.
+    fn covers(&self, end: usize) -> bool {
+        self.struct_size as usize >= end
+    }
+    /// `"user"`: the run user (`""`: the starting user was kept). `None` from a host that
+    /// predates the key.
+    pub fn user(&self) -> Option<&str> {
+        self.covers(core::mem::offset_of!(rs_conf, user) + size_of::<*const c_char>())
+            // SAFETY: see the note above `impl rs_conf`; the field is within the host's struct.
+            .then(|| unsafe { view_str(self.user) })
+    }
+    /// `"syslog_path"`. `None` from a host that predates the key.
+    pub fn syslog_path(&self) -> Option<&str> {
+        self.covers(core::mem::offset_of!(rs_conf, syslog_path) + size_of::<*const c_char>())
+            // SAFETY: see the note above `impl rs_conf`; the field is within the host's struct.
+            .then(|| unsafe { view_str(self.syslog_path) })
+    }
+    /// `"max_client_backlog"` (bytes). `None` from a host that predates the key.
+    pub fn max_client_backlog(&self) -> Option<u64> {
+        self.covers(core::mem::offset_of!(rs_conf, max_client_backlog) + size_of::<u64>())
+            .then_some(self.max_client_backlog)
+    }
+    /// `"handshake_wait"` (seconds). `None` from a host that predates the key.
+    pub fn handshake_wait(&self) -> Option<u32> {
+        self.covers(core::mem::offset_of!(rs_conf, handshake_wait) + size_of::<u32>())
+            .then_some(self.handshake_wait)
+    }
+    /// `"ping_interval"` (seconds, 0: off). `None` from a host that predates the key.
+    pub fn ping_interval(&self) -> Option<u32> {
+        self.covers(core::mem::offset_of!(rs_conf, ping_interval) + size_of::<u32>())
+            .then_some(self.ping_interval)
+    }
+    /// `"pong_wait"` (seconds). `None` from a host that predates the key.
+    pub fn pong_wait(&self) -> Option<u32> {
+        self.covers(core::mem::offset_of!(rs_conf, pong_wait) + size_of::<u32>())
+            .then_some(self.pong_wait)
+    }
 }
 
 impl rs_conf_port {
@@ -303,10 +360,16 @@ impl rs_conf_endpoint {
         // SAFETY: see the note above `impl rs_conf`.
         unsafe { view_str(self.url) }
     }
-    /// `"allowed_origins"`.
+    /// `"allowed_origins"` (empty both when omitted and when empty: see
+    /// [`allows_any_origin`](Self::allows_any_origin)).
     pub fn allowed_origins(&self) -> impl Iterator<Item = &str> {
         // SAFETY: see the note above `impl rs_conf`.
         unsafe { view_strs(self.allowed_origins, self.allowed_origin_c) }
+    }
+    /// Whether `"allowed_origins"` was omitted, so that pages from any origin may connect
+    /// (an empty list admits only clients that send no `Origin`).
+    pub fn allows_any_origin(&self) -> bool {
+        self.allowed_origins.is_null()
     }
 }
 
@@ -341,6 +404,18 @@ pub struct Conf {
     pub shutdown_wait_http: u32,
     /// `"shutdown_wait_ws"` in seconds, default 30.
     pub shutdown_wait_ws: u32,
+    /// `"user"`, default `ringsock`; `""` keeps the starting user.
+    pub user: String,
+    /// `"syslog_path"`, default `/dev/log`.
+    pub syslog_path: String,
+    /// `"max_client_backlog"` in bytes, default 8 MiB.
+    pub max_client_backlog: u64,
+    /// `"handshake_wait"` in seconds, default 10.
+    pub handshake_wait: u32,
+    /// `"ping_interval"` in seconds, default 30 (0: off).
+    pub ping_interval: u32,
+    /// `"pong_wait"` in seconds, default 10.
+    pub pong_wait: u32,
     /// `"ports"`.
     pub ports: Vec<PortConf>,
     /// `"certs"`.
@@ -366,6 +441,12 @@ impl Default for Conf {
             update_queue_size: 5,
             shutdown_wait_http: 15,
             shutdown_wait_ws: 30,
+            user: "ringsock".into(),
+            syslog_path: "/dev/log".into(),
+            max_client_backlog: 8 << 20,
+            handshake_wait: 10,
+            ping_interval: 30,
+            pong_wait: 10,
             ports: Vec::new(),
             certs: Vec::new(),
             apps: Vec::new(),
@@ -444,8 +525,8 @@ pub struct EndpointConf {
     pub endpoint_id: u16,
     /// `"url"`.
     pub url: String,
-    /// `"allowed_origins"`.
-    pub allowed_origins: Vec<String>,
+    /// `"allowed_origins"`: `None` when omitted (any origin may connect).
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 /// A [`Conf`] laid out as [`rs_conf`], owning every buffer the view points into. It never
@@ -541,8 +622,10 @@ impl ConfView {
                     .endpoints
                     .iter()
                     .map(|e| {
-                        let (allowed_origin_c, allowed_origins) =
-                            owners.strings(&e.allowed_origins)?;
+                        let (allowed_origin_c, allowed_origins) = match &e.allowed_origins {
+                            Some(list) => owners.strings(list)?,
+                            None => (0, core::ptr::null()),
+                        };
                         Ok(rs_conf_endpoint {
                             endpoint_id: e.endpoint_id,
                             url: owners.string(&e.url)?,
@@ -588,6 +671,13 @@ impl ConfView {
             certs: certs.as_ptr(),
             app_c: apps.len(),
             apps: apps.as_ptr(),
+            user: owners.string(&conf.user)?,
+            syslog_path: owners.string(&conf.syslog_path)?,
+            max_client_backlog: conf.max_client_backlog,
+            handshake_wait: conf.handshake_wait,
+            ping_interval: conf.ping_interval,
+            pong_wait: conf.pong_wait,
+            reserved_tail: 0,
         };
         Ok(Self {
             conf: Box::new(view),
@@ -638,9 +728,22 @@ mod tests {
         app.endpoints.push(EndpointConf {
             endpoint_id: 7,
             url: "ws://localhost:8080/chat".into(),
-            allowed_origins: vec!["http://localhost:8000".into()],
+            allowed_origins: Some(vec!["http://localhost:8000".into()]),
+        });
+        app.endpoints.push(EndpointConf {
+            endpoint_id: 8,
+            url: "ws://localhost:8080/any".into(),
+            allowed_origins: None,
+        });
+        app.endpoints.push(EndpointConf {
+            endpoint_id: 9,
+            url: "ws://localhost:8080/none".into(),
+            allowed_origins: Some(Vec::new()),
         });
         conf.apps.push(app);
+        conf.user = String::new();
+        conf.ping_interval = 0;
+        conf.max_client_backlog = 1 << 16;
         let view = ConfView::new(&conf).unwrap();
         let c = view.get();
         assert_eq!(c.log_level(), Level::Debug);
@@ -676,6 +779,38 @@ mod tests {
             ep.allowed_origins().collect::<Vec<_>>(),
             ["http://localhost:8000"]
         );
+        assert!(!ep.allows_any_origin());
+        let [_, any, none] = app.endpoints() else {
+            panic!("three endpoints")
+        };
+        assert!(any.allows_any_origin() && any.allowed_origins().next().is_none());
+        assert!(!none.allows_any_origin() && none.allowed_origins().next().is_none());
+        assert_eq!(c.user(), Some(""));
+        assert_eq!(c.syslog_path(), Some("/dev/log"));
+        assert_eq!(c.max_client_backlog(), Some(1 << 16));
+        assert_eq!(c.handshake_wait(), Some(10));
+        assert_eq!(c.ping_interval(), Some(0));
+        assert_eq!(c.pong_wait(), Some(10));
+    }
+
+    #[test]
+    fn keys_past_an_older_hosts_struct_read_as_absent() {
+        let conf = Conf::default();
+        let view = ConfView::new(&conf).unwrap();
+        let mut old = ConfView::new(&conf).unwrap();
+        // The size a host had before the appended keys: up to and including `apps`.
+        old.conf.struct_size =
+            (core::mem::offset_of!(rs_conf, apps) + size_of::<*const rs_conf_app>()) as u32;
+        let (new, old) = (view.get(), old.get());
+        assert_eq!(new.user(), Some("ringsock"));
+        assert_eq!(new.max_client_backlog(), Some(8 << 20));
+        assert_eq!(old.user(), None);
+        assert_eq!(old.syslog_path(), None);
+        assert_eq!(old.max_client_backlog(), None);
+        assert_eq!(old.handshake_wait(), None);
+        assert_eq!(old.ping_interval(), None);
+        assert_eq!(old.pong_wait(), None);
+        assert_eq!(old.shutdown_wait_ws(), 30, "the spec's keys read as before");
     }
 
     #[test]

@@ -60,12 +60,14 @@ pub fn server_spec(config: &Config, cores: usize) -> ServerSpec {
         shutdown_wait_http: config.shutdown_wait_http,
         shutdown_wait_ws: config.shutdown_wait_ws,
     };
+    let worker_c = config.worker_count(cores);
     ServerSpec {
         listeners,
         apps,
-        worker_c: usize::try_from(config.worker_count(cores)).unwrap_or(usize::MAX),
+        worker_c: usize::try_from(worker_c).unwrap_or(usize::MAX),
         limits,
         timeouts,
+        app_conf: Some(config.to_app_conf(worker_c)),
     }
 }
 

@@ -57,6 +57,10 @@ pub struct ServerSpec {
     pub limits: Limits,
     /// Timeouts.
     pub timeouts: Timeouts,
+    /// The configuration apps read (`rs_get_conf`) when the spec comes from a configuration
+    /// file ([`Config::to_app_conf`](crate::config::Config::to_app_conf)); `None` derives it
+    /// from this spec, with the bound port numbers.
+    pub app_conf: Option<Conf>,
 }
 
 /// One app.
@@ -373,7 +377,10 @@ impl Server {
         }
         let endpoints: Arc<[Endpoint]> = endpoints.into();
 
-        let conf = conf_view(&spec, &local_addrs, &endpoints)?;
+        let conf = match &spec.app_conf {
+            Some(conf) => ConfView::new(conf).map(Arc::new).map_err(nul_in_conf)?,
+            None => conf_view(&spec, &local_addrs, &endpoints)?,
+        };
         let mut apps = Vec::new();
         for app in &spec.apps {
             apps.push(match &app.source {
@@ -632,7 +639,7 @@ fn conf_view(
                         ep.authority,
                         ep.path
                     ),
-                    allowed_origins: ep.allowed_origins.clone().unwrap_or_default(),
+                    allowed_origins: ep.allowed_origins.clone(),
                 })
                 .collect();
             conf
@@ -651,11 +658,19 @@ fn conf_view(
         update_queue_size: limits.update_queue_size,
         shutdown_wait_http: secs(spec.timeouts.shutdown_wait_http),
         shutdown_wait_ws: secs(spec.timeouts.shutdown_wait_ws),
+        // A spec built in code switches no user and logs no syslog of its own.
+        user: String::new(),
+        max_client_backlog: limits.max_client_backlog as u64,
+        handshake_wait: secs(spec.timeouts.handshake_wait),
+        ping_interval: spec.timeouts.ping_interval.map_or(0, secs),
+        pong_wait: secs(spec.timeouts.pong_wait),
         ports,
         apps,
         ..Conf::default()
     };
-    ConfView::new(&conf)
-        .map(Arc::new)
-        .map_err(|e| StartError::Invalid(format!("a name or URL holds a NUL byte: {e}")))
+    ConfView::new(&conf).map(Arc::new).map_err(nul_in_conf)
+}
+
+fn nul_in_conf(e: std::ffi::NulError) -> StartError {
+    StartError::Invalid(format!("a name or URL holds a NUL byte: {e}"))
 }

@@ -69,6 +69,7 @@ fn start() -> (Server, SocketAddr, AdminServer) {
             shutdown_wait_http: Duration::from_secs(1),
             ..Timeouts::default()
         },
+        app_conf: None,
     };
     let server = Server::start(spec).unwrap();
     let addr = server.local_addrs()[0];

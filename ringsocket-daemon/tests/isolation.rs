@@ -116,6 +116,7 @@ fn start(apps: Vec<AppSpec>) -> (Server, SocketAddr) {
             shutdown_wait_http: Duration::from_secs(1),
             ..Timeouts::default()
         },
+        app_conf: None,
     };
     let server = Server::start(spec).expect("the server starts");
     let addr = server.local_addrs()[0];

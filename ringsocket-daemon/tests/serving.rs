@@ -102,6 +102,7 @@ fn spec(app: AppSpec) -> ServerSpec {
             shutdown_wait_http: Duration::from_secs(1),
             ..Timeouts::default()
         },
+        app_conf: None,
     }
 }
 

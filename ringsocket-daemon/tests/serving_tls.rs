@@ -95,6 +95,7 @@ fn spec(tls: bool) -> ServerSpec {
             shutdown_wait_http: Duration::from_secs(1),
             ..Timeouts::default()
         },
+        app_conf: None,
     }
 }
 

@@ -81,7 +81,7 @@ impl TestHost {
         app.endpoints.push(EndpointConf {
             endpoint_id: 0,
             url: "ws://localhost:8080/test".into(),
-            allowed_origins: Vec::new(),
+            allowed_origins: Some(Vec::new()),
         });
         Conf {
             log_level: Level::Debug,

@@ -344,12 +344,10 @@ impl Config {
     /// [`app_abi::conf::ConfView`] with `ConfView::new` (which cannot fail on a validated
     /// configuration: strings with NUL bytes are rejected here).
     ///
-    /// `worker_c` is the resolved worker count ([`Config::worker_count`]). Two things do not
-    /// survive the conversion, because `rs_conf` has no field for them: an omitted
-    /// `allowed_origins` (any origin) and an empty one (no browser origin) both become an empty
-    /// list; and the keys this rebuild added (`user`, `handshake_wait`, `ping_interval`,
-    /// `pong_wait`, `max_client_backlog`, `syslog_path`) are not visible to apps. Paths are
-    /// the resolved absolute ones; URLs are as written.
+    /// `worker_c` is the resolved worker count ([`Config::worker_count`]). Every key is there,
+    /// the ones this rebuild added (`user`, `handshake_wait`, `ping_interval`, `pong_wait`,
+    /// `max_client_backlog`, `syslog_path`) after the spec's; an omitted `allowed_origins` stays
+    /// distinct from an empty one. Paths are the resolved absolute ones; URLs are as written.
     pub fn to_app_conf(&self, worker_c: u32) -> app_abi::conf::Conf {
         use app_abi::conf::{AppConf, CertConf, Conf, EndpointConf, PortConf};
         let secs = |d: Duration| u32::try_from(d.as_secs()).unwrap_or(u32::MAX);
@@ -369,6 +367,12 @@ impl Config {
             update_queue_size: self.update_queue_size,
             shutdown_wait_http: secs(self.shutdown_wait_http),
             shutdown_wait_ws: secs(self.shutdown_wait_ws),
+            user: self.user.clone().unwrap_or_default(),
+            syslog_path: path(&self.syslog_path),
+            max_client_backlog: self.max_client_backlog,
+            handshake_wait: secs(self.handshake_wait),
+            ping_interval: self.ping_interval.map_or(0, secs),
+            pong_wait: secs(self.pong_wait),
             ports: self
                 .ports
                 .iter()
@@ -406,7 +410,7 @@ impl Config {
                         .map(|e| EndpointConf {
                             endpoint_id: e.endpoint_id,
                             url: e.url_text.clone(),
-                            allowed_origins: e.allowed_origins.clone().unwrap_or_default(),
+                            allowed_origins: e.allowed_origins.clone(),
                         })
                         .collect();
                     app

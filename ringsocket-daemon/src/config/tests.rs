@@ -822,7 +822,31 @@ fn converts_to_the_app_view() {
         ep.allowed_origins().collect::<Vec<_>>(),
         ["https://example.com"]
     );
+    assert!(!ep.allows_any_origin());
     assert_eq!(v.apps()[0].update_queue_size(), 5);
+    assert_eq!(v.user(), Some("ringsock"));
+    assert_eq!(v.syslog_path(), Some("/dev/log"));
+    assert_eq!(v.max_client_backlog(), Some(8 << 20));
+    assert_eq!(
+        (v.handshake_wait(), v.ping_interval(), v.pong_wait()),
+        (Some(10), Some(30), Some(10))
+    );
+}
+
+#[test]
+fn the_app_view_tells_an_omitted_origin_list_from_an_empty_one() {
+    let (c, _) = valid(&endpoints(
+        r#"    {"endpoint_id": 1, "url": "ws://localhost:8080/any"},
+    {"endpoint_id": 2, "url": "ws://localhost:8080/none", "allowed_origins": []}"#,
+    ));
+    let view = match app_abi::conf::ConfView::new(&c.to_app_conf(1)) {
+        Ok(v) => v,
+        Err(e) => panic!("{e}"),
+    };
+    let eps = view.get().apps()[0].endpoints();
+    assert!(eps[0].allows_any_origin());
+    assert!(!eps[1].allows_any_origin());
+    assert_eq!(eps[1].allowed_origins().count(), 0);
 }
 
 #[test]
