@@ -168,6 +168,8 @@ pub(crate) struct Worker {
     /// between uses; see `write::recycle`).
     deliveries: Vec<(u32, write::Item<'static>)>,
     units: Vec<&'static [u8]>,
+    /// Scratch for small deliveries copied into one buffer before they are sent.
+    gathered: Vec<u8>,
     deadlines: Deadlines,
     ready: Vec<Ready>,
     origin: std::time::Instant,
@@ -234,6 +236,7 @@ impl Worker {
             out: Vec::new(),
             deliveries: Vec::new(),
             units: Vec::new(),
+            gathered: Vec::new(),
             deadlines: Deadlines::default(),
             ready: Vec::new(),
             origin: std::time::Instant::now(),
@@ -272,6 +275,9 @@ impl Worker {
         loop {
             self.refresh_now();
             self.fire_deadlines();
+            // What the last events brought goes to the apps before this turn's writes, so that
+            // they work on it meanwhile.
+            self.publish_inbound();
             self.drain_outbound();
             self.continue_ready();
             self.publish_inbound();

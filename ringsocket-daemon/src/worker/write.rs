@@ -22,6 +22,10 @@ use crate::metrics::WorkerCounters;
 /// The most buffers one `sendmsg` gathers (well below `IOV_MAX`, on the stack).
 const MAX_IOV: usize = 64;
 
+/// Deliveries up to this many bytes in all are copied into one buffer and sent as one piece:
+/// the kernel's per-segment cost for many small frames exceeds the copy.
+const COPY_GATHER_MAX: usize = 2048;
+
 /// An empty vector with the allocation of `v` (emptied), for elements of another lifetime:
 /// the worker's scratch vectors outlive the ring batches their elements borrow from. The
 /// in-place `collect` of an empty iterator keeps the allocation (same size and alignment).
@@ -214,7 +218,7 @@ impl Worker {
         }
         let mut writes = 0;
         let result = if conn.backlog.is_empty() {
-            send_units(conn, units, frames, &mut writes)
+            send_units(conn, units, frames, &mut self.gathered, &mut writes)
         } else {
             for unit in units {
                 push(conn, unit, frames);
@@ -322,18 +326,29 @@ fn send_units(
     conn: &mut Conn,
     units: &[&[u8]],
     frames: bool,
+    gathered: &mut Vec<u8>,
     writes: &mut u64,
 ) -> Result<(), Errno> {
     let mut done = 0;
     while done < units.len() {
         let chunk = &units[done..units.len().min(done + MAX_IOV)];
-        let mut iov = [IoSlice::new(&[]); MAX_IOV];
-        for (slice, unit) in iov.iter_mut().zip(chunk) {
-            *slice = IoSlice::new(unit);
-        }
         let want: usize = chunk.iter().map(|u| u.len()).sum();
+        let mut iov = [IoSlice::new(&[]); MAX_IOV];
+        let pieces = if chunk.len() > 1 && want <= COPY_GATHER_MAX {
+            gathered.clear();
+            for unit in chunk {
+                gathered.extend_from_slice(unit);
+            }
+            iov[0] = IoSlice::new(gathered);
+            1
+        } else {
+            for (slice, unit) in iov.iter_mut().zip(chunk) {
+                *slice = IoSlice::new(unit);
+            }
+            chunk.len()
+        };
         let sent = loop {
-            match conn.transport.send_vectored(&iov[..chunk.len()]) {
+            match conn.transport.send_vectored(&iov[..pieces]) {
                 Ok(n) => break n,
                 Err(Errno::INTR) => continue,
                 Err(Errno::AGAIN) => break 0,
