@@ -9,7 +9,9 @@
 #
 # Environment (defaults in brackets): CARGO_TARGET_DIR [<workspace>/target], RUNS [5],
 # DURATION seconds per run [10], WORKERS = RingSocket worker_c and the tokio servers'
-# worker_threads [2], LOAD_THREADS load-generator threads [1], CONNS [100], INFLIGHT [10],
+# worker_threads [2], LOAD_THREADS load-generator threads for echo and broadcast [1],
+# CONNECT_THREADS for connect [2] (opening connections costs the client's kernel more than the
+# handshake costs a server, so one client thread limits every server alike), CONNS [100], INFLIGHT [10],
 # SIZE bytes [16], BCAST_RECEIVERS [100], BCAST_INFLIGHT [10], BCAST_SIZE [32],
 # IDLE_CONNS [10000], CONCURRENCY handshakes at once [64], SERVERS (space-separated subset of
 # "ringsocket tokio-tungstenite fastwebsockets") [all].
@@ -40,6 +42,7 @@ RUNS=${RUNS:-5}
 DURATION=${DURATION:-10}
 WORKERS=${WORKERS:-2}
 LOAD_THREADS=${LOAD_THREADS:-1}
+CONNECT_THREADS=${CONNECT_THREADS:-2}
 CONNS=${CONNS:-100}
 INFLIGHT=${INFLIGHT:-10}
 SIZE=${SIZE:-16}
@@ -168,7 +171,9 @@ one_run() {
         FAILED=1
         return
     fi
-    args=(--addr "127.0.0.1:$port" --server "$server" --threads "$LOAD_THREADS"
+    local threads=$LOAD_THREADS
+    [ "$scenario" = connect ] && threads=$CONNECT_THREADS
+    args=(--addr "127.0.0.1:$port" --server "$server" --threads "$threads"
         --concurrency "$CONCURRENCY")
     case "$scenario" in
     echo | tcp-echo)
@@ -244,7 +249,7 @@ FW_HS=$(med connect fastwebsockets handshakes_per_s)
 n_servers=$(echo "$SERVERS" | wc -w)
 
 echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores (${CPU:-unknown CPU}), Linux $(uname -r);"
-echo "load generator \`ringsocket-load\` ($LOAD_THREADS thread(s)) on the same cores as the server;"
+echo "load generator \`ringsocket-load\` ($LOAD_THREADS thread(s), connect: $CONNECT_THREADS) on the same cores as the server;"
 echo "medians of $RUNS runs of $DURATION s each, a fresh server per run, 127.0.0.1."
 echo
 echo "**Echo**: $CONNS connections × $INFLIGHT in flight × $SIZE B"
@@ -267,11 +272,11 @@ done
 echo
 echo "**Connect**: $IDLE_CONNS ws:// connections opened ($CONCURRENCY handshakes at a time) and held idle"
 echo
-echo "| server | handshakes/s | × fastwebsockets | server RSS per idle connection |"
-echo "|---|---:|---:|---:|"
+echo "| server | handshakes/s | × fastwebsockets | server CPU µs per handshake | server RSS per idle connection |"
+echo "|---|---:|---:|---:|---:|"
 for s in $SERVERS; do
     h=$(med connect "$s" handshakes_per_s)
-    echo "| $(label "$s") | $h | $(ratio "$h" "$FW_HS") | $(med connect "$s" bytes_per_conn) B |"
+    echo "| $(label "$s") | $h | $(ratio "$h" "$FW_HS") | $(med connect "$s" server_cpu_us_per_conn) | $(med connect "$s" bytes_per_conn) B |"
 done
 echo
 echo "Runs per cell: $(runs_of echo "$n_servers") (echo), $(runs_of broadcast "$n_servers") (broadcast), $(runs_of connect "$n_servers") (connect)."

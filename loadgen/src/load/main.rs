@@ -204,6 +204,18 @@ fn vm_rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// CPU time `pid` has used so far (all its threads, user and system), in microseconds.
+fn cpu_micros(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces: the fields after it start past its ')'.
+    let mut fields = stat.get(stat.rfind(')')? + 2..)?.split_whitespace();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    let ticks = rustix::param::clock_ticks_per_second();
+    Some((utime + stime) * 1_000_000 / ticks.max(1))
+}
+
 fn main() {
     let opts = parse_opts();
     raise_nofile();
@@ -214,6 +226,7 @@ fn main() {
         ),
         _ => None,
     };
+    let cpu_before = opts.server_pid.and_then(cpu_micros);
 
     // Broadcast: connection 0 is the sender, the rest receive.
     let total = opts.conns + usize::from(opts.scenario == Scenario::Broadcast);
@@ -247,6 +260,13 @@ fn main() {
         std::thread::sleep(Duration::from_millis(1));
     }
     let opened = shared.opened.load(Ordering::Acquire);
+    // The server's CPU time for the handshakes (the connect scenario's only work).
+    let cpu_per_conn = match (cpu_before, opts.server_pid.and_then(cpu_micros)) {
+        (Some(b), Some(a)) if opened > 0 && opts.scenario == Scenario::Connect => {
+            Some(a.saturating_sub(b) as f64 / opened as f64)
+        }
+        _ => None,
+    };
     let open_secs = shared.last_open_ns.load(Ordering::Acquire) as f64 / 1e9
         - started.duration_since(shared.base).as_secs_f64();
 
@@ -316,13 +336,14 @@ fn main() {
                 _ => None,
             };
             let per_conn_json = per_conn.map_or("null".to_owned(), |b| format!("{b:.0}"));
+            let cpu_json = cpu_per_conn.map_or("null".to_owned(), |us| format!("{us:.1}"));
             println!(
-                "{{\"scenario\":\"{name}\",\"server\":{server},\"conns\":{opened},\"handshakes_per_s\":{hs:.0},\"open_s\":{open_secs:.3},\"rss_before_kib\":{},\"rss_after_kib\":{},\"bytes_per_conn\":{per_conn_json},\"errors\":{errors},\"ok\":{ok}}}",
+                "{{\"scenario\":\"{name}\",\"server\":{server},\"conns\":{opened},\"handshakes_per_s\":{hs:.0},\"open_s\":{open_secs:.3},\"server_cpu_us_per_conn\":{cpu_json},\"rss_before_kib\":{},\"rss_after_kib\":{},\"bytes_per_conn\":{per_conn_json},\"errors\":{errors},\"ok\":{ok}}}",
                 opt_json(rss_before),
                 opt_json(rss_after)
             );
             eprintln!(
-                "{name} {}: {opened} connections in {open_secs:.3} s = {hs:.0} handshakes/s; server RSS {} -> {} KiB = {} B per idle connection; errors {errors}",
+                "{name} {}: {opened} connections in {open_secs:.3} s = {hs:.0} handshakes/s, server CPU {cpu_json} us each; server RSS {} -> {} KiB = {} B per idle connection; errors {errors}",
                 o.server,
                 opt_json(rss_before),
                 opt_json(rss_after),
