@@ -445,6 +445,7 @@ impl Server {
                     gate: gate.clone(),
                     status: handle.status().clone(),
                     dirty: false,
+                    members: Vec::new(),
                 });
             }
             app_handles.push(handle);

@@ -350,6 +350,42 @@ fn broadcast_reaches_every_client_on_both_workers() {
 }
 
 #[test]
+fn broadcasts_follow_clients_joining_and_leaving() {
+    // Each worker keeps a member list per app, with removal by swapping in the last member:
+    // clients leave from anywhere in the join order and join in between, and every broadcast
+    // still reaches each live client exactly once.
+    let (server, addr) = echo_server();
+    let h = host(addr);
+    let mut live: Vec<Client> = (0..16)
+        .map(|_| Client::connect(addr, &h, "/echo"))
+        .collect();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for round in 0..12 {
+        for _ in 0..round % 4 + 1 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let mut gone = live.swap_remove((seed >> 33) as usize % live.len());
+            gone.close(1000);
+            assert_eq!(gone.recv_close(), Some(1000));
+        }
+        for _ in 0..round % 3 + 1 {
+            live.push(Client::connect(addr, &h, "/echo"));
+        }
+        let sender = round % live.len();
+        live[sender].text(&format!("all round {round}"));
+        for c in &mut live {
+            assert_eq!(c.recv_text(), format!("round {round}"));
+        }
+    }
+    // No second copy is waiting anywhere: the next message each client gets is its answer.
+    for c in &mut live {
+        c.text("whoami");
+        let worker = c.recv_text();
+        assert!(worker == "0" || worker == "1", "{worker}");
+    }
+    server.stop();
+}
+
+#[test]
 fn a_client_that_stops_reading_does_not_stall_others_and_is_closed_with_1008() {
     const N: usize = 400;
     const SIZE: usize = 64 << 10;

@@ -278,6 +278,8 @@ pub(crate) enum Phase {
         app: u16,
         /// The endpoint's configured id (sent in every inbound record).
         endpoint_id: u16,
+        /// Its place in the app's member list on this worker (`AppPort::members`).
+        member_at: u32,
     },
     /// Finished (an HTTP error answer, or a WebSocket that closed): flush what is pending,
     /// send FIN, discard what the peer still sends until it closes or the deadline passes.

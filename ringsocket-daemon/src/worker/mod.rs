@@ -78,6 +78,9 @@ pub(crate) struct AppPort {
     pub(crate) status: AppStatus,
     /// Records pushed since the last publication.
     pub(crate) dirty: bool,
+    /// The slots of this worker's WebSocket clients of the app, in no order: a broadcast
+    /// visits these, not every slot. Each member's `Phase::Ws::member_at` is its index here.
+    pub(crate) members: Vec<u32>,
 }
 
 impl std::fmt::Debug for AppPort {
@@ -664,7 +667,10 @@ impl Worker {
             return;
         };
         let Phase::Ws {
-            app, endpoint_id, ..
+            app,
+            endpoint_id,
+            member_at,
+            ..
         } = conn.phase
         else {
             return;
@@ -675,6 +681,7 @@ impl Worker {
             0 => CloseCode::ABNORMAL.0,
             code => code,
         };
+        self.leave(app, member_at);
         if let Some(counters) = self.counters.apps.get(usize::from(app)) {
             counters.closed.inc();
         }
@@ -686,6 +693,29 @@ impl Worker {
                 endpoint_id,
             },
         );
+    }
+
+    /// Takes the member at `at` out of `app`'s member list; the last member moves into its
+    /// place and learns its new index.
+    fn leave(&mut self, app: u16, at: u32) {
+        let Self { apps, slots, .. } = self;
+        let Some(members) = apps.get_mut(usize::from(app)).map(|a| &mut a.members) else {
+            return;
+        };
+        let at = at as usize;
+        debug_assert!(at < members.len(), "member index {at} of {}", members.len());
+        if at >= members.len() {
+            return;
+        }
+        members.swap_remove(at);
+        if let Some(&moved) = members.get(at)
+            && let Some(Conn {
+                phase: Phase::Ws { member_at, .. },
+                ..
+            }) = slots.get_mut(moved as usize).and_then(|s| s.conn.as_mut())
+        {
+            *member_at = at as u32;
+        }
     }
 
     /// Ends the connection now: close record if due, close the socket, free the slot.

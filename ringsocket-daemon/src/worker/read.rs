@@ -152,14 +152,17 @@ impl Worker {
             counters.opened.inc();
         }
         let ws = Connection::new(Role::Server, &self.settings.ws, now);
-        let Some(conn) = self.conn_mut(slot) else {
+        let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
             return;
         };
+        let members = &mut self.apps[usize::from(app)].members;
         conn.phase = Phase::Ws {
             ws,
             app,
             endpoint_id,
+            member_at: members.len() as u32,
         };
+        members.push(slot);
         conn.inbufs.clear();
     }
 
@@ -191,6 +194,7 @@ impl Worker {
             ws,
             app,
             endpoint_id,
+            ..
         } = phase
         else {
             return;

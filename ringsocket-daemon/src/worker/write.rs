@@ -112,19 +112,24 @@ impl Worker {
     /// Calls `each` with the slot of every recipient of `to` among `app`'s clients here.
     fn resolve(&self, app: usize, to: Recipients<'_>, mut each: impl FnMut(u32)) {
         let every = |excluded: &dyn Fn(ClientId) -> bool, each: &mut dyn FnMut(u32)| {
-            for (slot, entry) in self.slots.iter().enumerate() {
-                let Some(conn) = &entry.conn else {
+            let Some(port) = self.apps.get(app) else {
+                return;
+            };
+            for (_at, &slot) in port.members.iter().enumerate() {
+                let Some(entry) = self.slots.get(slot as usize) else {
                     continue;
                 };
-                let Phase::Ws { app: a, .. } = &conn.phase else {
-                    continue;
-                };
-                if usize::from(*a) != app {
-                    continue;
-                }
-                let id = ClientId::from_parts(entry.generation, self.index, slot as u32);
+                debug_assert!(
+                    matches!(
+                        entry.conn.as_ref().map(|c| &c.phase),
+                        Some(Phase::Ws { app: a, member_at, .. })
+                            if usize::from(*a) == app && *member_at as usize == _at
+                    ),
+                    "member {_at} (slot {slot}) of app {app} is not that member"
+                );
+                let id = ClientId::from_parts(entry.generation, self.index, slot);
                 if id.is_some_and(|id| !excluded(id)) {
-                    each(slot as u32);
+                    each(slot);
                 }
             }
         };
