@@ -994,3 +994,49 @@ fn a_stopped_app_s_wake_timer_no_longer_wakes_the_thread() {
     rig.workers[0].close(c);
     assert!(rig.stop().stopped);
 }
+
+// ---------- the inbound gauge ----------
+
+static GATED_ENTERED: AtomicUsize = AtomicUsize::new(0);
+static GATED_PERMITS: Mutex<Option<std::sync::mpsc::Receiver<()>>> = Mutex::new(None);
+
+/// Holds the app thread inside its read callback until the test hands out a permit.
+fn gated(_: &mut Rs, _: &[u8]) {
+    GATED_ENTERED.fetch_add(1, Ordering::SeqCst);
+    let permits = GATED_PERMITS.lock().unwrap();
+    permits.as_ref().unwrap().recv().unwrap();
+}
+
+rs_app! {
+    static GATED;
+    read: any gated(net [u8; 0..]),
+}
+
+#[test]
+fn the_inbound_gauge_counts_what_the_app_has_not_taken() {
+    let (permit, permits) = std::sync::mpsc::channel();
+    *GATED_PERMITS.lock().unwrap() = Some(permits);
+    let mut rig = Rig::new("gated", &GATED, 1).start();
+    let c = rig.workers[0].open(0);
+    rig.workers[0].read(c, DataKind::Bin, &[1; 100]);
+    wait_until("the first read", || {
+        GATED_ENTERED.load(Ordering::SeqCst) == 1
+    });
+    // Published while the app holds its batch: not taken yet.
+    rig.workers[0].read(c, DataKind::Bin, &[2; 100]);
+    rig.workers[0].read(c, DataKind::Bin, &[3; 100]);
+    permit.send(()).unwrap();
+    // The first batch is released and the gauge set before the next batch starts.
+    wait_until("the second read", || {
+        GATED_ENTERED.load(Ordering::SeqCst) == 2
+    });
+    let pending = rig.stats().inbound_used_bytes;
+    assert!(pending >= 2 * (100 + 8), "{pending}");
+    permit.send(()).unwrap();
+    permit.send(()).unwrap();
+    wait_until("every record taken", || {
+        let stats = rig.stats();
+        stats.records == 4 && stats.inbound_used_bytes == 0
+    });
+    rig.stop();
+}

@@ -423,6 +423,17 @@ impl Producer {
         self.buffer().cap
     }
 
+    /// Bytes written and not yet released by the consumer: committed records (published or
+    /// not) with their headers and padding, and any buffer end skipped by a marker. A gauge for
+    /// monitoring: the consumer's position is read without ordering, so it may lag.
+    #[inline]
+    pub fn used_bytes(&self) -> usize {
+        // Relaxed: a statistic; `head` only grows towards our `tail`, so a stale value
+        // overstates the fill level by what was released meanwhile, never understates it.
+        self.tail
+            .wrapping_sub(self.shared.head.load(Ordering::Relaxed))
+    }
+
     /// Whether the consumer has been dropped (records pushed now are never read).
     pub fn is_abandoned(&self) -> bool {
         Arc::strong_count(&self.shared) < 2
@@ -821,6 +832,17 @@ impl Consumer {
     #[inline]
     pub fn capacity(&self) -> usize {
         self.buffer().cap
+    }
+
+    /// Bytes published and not yet released (peeked records count until released), with
+    /// headers, padding and skipped buffer ends, as [`Producer::used_bytes`] counts them.
+    #[inline]
+    pub fn used_bytes(&self) -> usize {
+        // Relaxed: a statistic; a stale `tail` understates by what was published meanwhile.
+        self.shared
+            .tail
+            .load(Ordering::Relaxed)
+            .wrapping_sub(self.head)
     }
 
     /// Whether the producer has been dropped. Records it published are still readable.

@@ -232,6 +232,42 @@ fn batched_publication_and_flush() {
 }
 
 #[test]
+fn used_bytes_follow_records_through_growth() {
+    let config = Config::new(64)
+        .with_realloc_multiplier(2.0)
+        .with_publish_every(2);
+    let (mut tx, mut rx) = channel(config).unwrap();
+    assert_eq!((tx.used_bytes(), rx.used_bytes()), (0, 0));
+    tx.push(&[1; 5]).unwrap(); // 8-byte header + 5, padded: 16
+    assert_eq!(tx.used_bytes(), 16);
+    assert_eq!(rx.used_bytes(), 0, "not published yet");
+    tx.push(&[2; 8]).unwrap(); // 16 more, and both are published
+    assert_eq!((tx.used_bytes(), rx.used_bytes()), (32, 32));
+    assert!(rx.peek().is_some());
+    assert_eq!(rx.used_bytes(), 32, "peeked is not released");
+    assert!(rx.release());
+    assert_eq!((tx.used_bytes(), rx.used_bytes()), (16, 16));
+    // Through several growths: everything is counted until released, then nothing is left.
+    for i in 0..100 {
+        tx.push(&payload(i, i % 40)).unwrap();
+    }
+    tx.flush();
+    assert!(tx.capacity() >= 1024);
+    let records = 16
+        + (0..100usize)
+            .map(|i| (8 + i % 40).next_multiple_of(8))
+            .sum::<usize>();
+    assert_eq!(rx.used_bytes(), tx.used_bytes());
+    assert!(
+        rx.used_bytes() >= records,
+        "{} < {records}",
+        rx.used_bytes()
+    );
+    while pop(&mut rx).is_some() {}
+    assert_eq!((tx.used_bytes(), rx.used_bytes()), (0, 0));
+}
+
+#[test]
 fn write_slot_commit_shorter_and_abandon() {
     let (mut tx, mut rx) = fixed(128);
     let mut slot = tx.reserve(40).unwrap();

@@ -67,6 +67,8 @@ pub(crate) struct AppCounters {
     pub(crate) inbound_ring_capacity: Counter,
     /// The size of the app → worker ring's current buffer.
     pub(crate) outbound_ring_capacity: Counter,
+    /// Bytes in the app → worker ring the worker has not released yet (after its last drain).
+    pub(crate) outbound_ring_used: Counter,
 }
 
 /// Close codes counted one by one: 1000..=1015 and 4000..=4999; everything else is "other".
@@ -359,20 +361,38 @@ impl Metrics {
             "Size of the app-to-worker rings' current buffers, summed over workers.",
             &|a| a.outbound_ring_capacity.get(),
         );
-        family(
+        app_family(
+            &mut out,
+            "outbound_ring_used_bytes",
+            "gauge",
+            "Bytes in the app-to-worker rings not yet sent by the workers (records with headers), summed over workers.",
+            &|a| a.outbound_ring_used.get(),
+        );
+        // Per app, from the app thread's own status.
+        let status_family =
+            |out: &mut String, name: &str, help: &str, f: &dyn Fn(&AppStatus) -> u64| {
+                family(out, name, "gauge", help);
+                for (app, status) in &inner.apps {
+                    let _ = writeln!(
+                        out,
+                        "ringsocket_{name}{{app=\"{}\"}} {}",
+                        escape(app),
+                        f(status)
+                    );
+                }
+            };
+        status_family(
             &mut out,
             "app_running",
-            "gauge",
             "1 while the app runs, 0 once it stopped (a fatal error).",
+            &|s| u64::from(!s.is_stopped()),
         );
-        for (app, status) in &inner.apps {
-            let _ = writeln!(
-                out,
-                "ringsocket_app_running{{app=\"{}\"}} {}",
-                escape(app),
-                u8::from(!status.is_stopped())
-            );
-        }
+        status_family(
+            &mut out,
+            "inbound_ring_used_bytes",
+            "Bytes in the worker-to-app rings the app has not taken yet (records with headers), summed over workers.",
+            &|s| s.stats().inbound_used_bytes,
+        );
 
         // Closes by code.
         family(

@@ -182,6 +182,22 @@ fn metrics_follow_the_traffic_and_health_follows_the_app() {
             r#"ringsocket_inbound_ring_capacity_bytes{app="echo"}"#
         ) > 0
     );
+    // Every message was answered, so both rings are drained (the gauges are set after each
+    // drain: by the app thread for its inbound rings, by the workers for the outbound ones).
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"ringsocket_inbound_ring_used_bytes{app="echo"}"#
+        ),
+        0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"ringsocket_outbound_ring_used_bytes{app="echo"}"#
+        ),
+        0
+    );
     assert_eq!(
         sample(&metrics, "ringsocket_tls_handshake_failures_total"),
         0

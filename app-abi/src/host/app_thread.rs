@@ -138,6 +138,9 @@ pub struct AppThreadStats {
     pub timeouts: u64,
     /// Outbound publications: one flush and one notify of one worker.
     pub publishes: u64,
+    /// A gauge: bytes in the inbound rings (every worker's) not yet taken, records with their
+    /// headers, as of the end of the thread's last turn.
+    pub inbound_used_bytes: u64,
 }
 
 #[derive(Debug, Default)]
@@ -149,6 +152,7 @@ struct Counters {
     sleeps: AtomicU64,
     timeouts: AtomicU64,
     publishes: AtomicU64,
+    inbound_used_bytes: AtomicU64,
 }
 
 impl Counters {
@@ -156,6 +160,13 @@ impl Counters {
         // Relaxed: statistics, read by nobody who relies on their order. Only the app thread
         // writes, so a load and a store would do; `fetch_add` keeps it obviously right.
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Stores the inbound rings' occupancy (Relaxed: a gauge for monitoring, as the counters).
+    fn gauge_inbound(&self, inbound: &[Consumer]) {
+        let used: usize = inbound.iter().map(Consumer::used_bytes).sum();
+        self.inbound_used_bytes
+            .store(used as u64, Ordering::Relaxed);
     }
 
     fn snapshot(&self) -> AppThreadStats {
@@ -168,6 +179,7 @@ impl Counters {
             sleeps: get(&self.sleeps),
             timeouts: get(&self.timeouts),
             publishes: get(&self.publishes),
+            inbound_used_bytes: get(&self.inbound_used_bytes),
         }
     }
 }
@@ -430,12 +442,15 @@ where
                 Counters::add(&counters.records, records.len() as u64);
                 handled += records.len();
                 records.release();
+                // Before the replies are published: whoever sees a reply sees the gauge too.
+                Counters::gauge_inbound(counters, &inbound);
                 runner.sink_mut().publish(counters);
             }
             first = (first + 1) % worker_c;
             if handled > 0 {
                 continue;
             }
+            Counters::gauge_inbound(counters, &inbound);
 
             // Acquire: pairs with `request_stop`'s store; what the requester did before
             // stopping (its last pushes) is visible to the final turn that follows.

@@ -87,6 +87,9 @@ impl Worker {
                 counters
                     .outbound_ring_capacity
                     .set(consumer.capacity() as u64);
+                counters
+                    .outbound_ring_used
+                    .set(consumer.used_bytes() as u64);
             }
         }
         self.from_apps = from_apps;
