@@ -185,6 +185,9 @@ struct rs_app_descriptor {
     int (*read)(rs_t *rs, uint8_t const *payload, size_t len);
     int (*close)(rs_t *rs);
     int (*timer)(rs_t *rs);
+    // Runs once when the app stops for good, after every other callback. RS_APP leaves it NULL
+    // (the host frees RS_INIT's app data itself); read only when struct_size covers it.
+    int (*fini)(rs_t *rs);
 };
 
 // Defined by RS_APP (exactly once per app).

@@ -91,6 +91,10 @@ pub struct rs_app_descriptor {
     pub close: Option<rs_cb_fn>,
     /// The timer callback; present exactly when `timer_mode` is not [`RS_TIMER_MODE_NONE`].
     pub timer: Option<rs_cb_fn>,
+    /// Runs once when the app stops for good, after every other callback (`rs_app!` drops the
+    /// app's state here, so its `Drop` runs). Appended after the first release's fields: the
+    /// host reads it only when `struct_size` covers it, and loads older apps without it.
+    pub fini: Option<rs_cb_fn>,
 }
 
 /// The host's side of `rs_t`: everything an app asks of the host. All functions are called on
@@ -379,6 +383,8 @@ pub enum CallbackKind {
     Close,
     /// The timer callback.
     Timer,
+    /// The fini callback (no client I/O any more).
+    Fini,
 }
 
 impl fmt::Display for CallbackKind {
@@ -389,6 +395,7 @@ impl fmt::Display for CallbackKind {
             Self::Read => "read",
             Self::Close => "close",
             Self::Timer => "timer",
+            Self::Fini => "fini",
         })
     }
 }

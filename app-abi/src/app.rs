@@ -522,6 +522,24 @@ pub unsafe fn __init<S, R: InitReturn<S>>(rs: *mut rs_t, f: impl FnOnce(&mut Rs)
     })
 }
 
+/// The fini entry point's body: drops the state init stored (if init succeeded).
+///
+/// # Safety
+/// `rs` follows the module contract, and its `app_data` is null or was set by [`__init`] with
+/// the same `S`; no callback runs after this one.
+#[doc(hidden)]
+pub unsafe fn __fini<S>(rs: *mut rs_t) -> c_int {
+    guarded(rs, CallbackKind::Fini, || {
+        // SAFETY: the caller's contract: `rs` is valid, and nothing else borrows the state now.
+        let data = unsafe { core::mem::replace(&mut (*rs).app_data, core::ptr::null_mut()) };
+        if !data.is_null() {
+            // SAFETY: set by `__init` from `Box::<S>::into_raw` and taken out above, once.
+            drop(unsafe { Box::from_raw(data.cast::<S>()) });
+        }
+        0
+    })
+}
+
 /// An open, close or timer entry point's body.
 ///
 /// # Safety

@@ -36,7 +36,7 @@ fn c_header_layouts_match() {
     let (rust, printfs) = layouts! {
         rs_t { host, host_ctx, wbuf, wbuf_len, wbuf_cap, app_data }
         rs_app_descriptor { magic, abi_version, struct_size, timer_mode, timer_interval_us,
-            app_data_size, init, open, read, close, timer }
+            app_data_size, init, open, read, close, timer, fini }
         rs_host_fns { abi_version, struct_size, wbuf_reserve, send, close, close_cur, client_id,
             client_addr, endpoint_id, read_data_kind, conf, app_conf, log }
         rs_sockaddr { family, port, flowinfo, scope_id, addr }

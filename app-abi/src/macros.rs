@@ -58,6 +58,10 @@ macro_rules! rs_app {
             $crate::rs_app!(@read_fn __rs_read $s $r);
             $crate::rs_app!(@cb_fn __rs_close Close $s $c);
             $crate::rs_app!(@timer_fn __rs_timer $s $t);
+            unsafe extern "C" fn __rs_fini(rs: *mut $crate::abi::rs_t) -> ::core::ffi::c_int {
+                // SAFETY: the host calls entry points as the ABI requires (see `app_abi::app`).
+                unsafe { $crate::app::__fini::<$crate::rs_app!(@state_ty $s)>(rs) }
+            }
             $crate::abi::rs_app_descriptor {
                 magic: $crate::abi::RS_APP_MAGIC,
                 abi_version: $crate::abi::RS_ABI_VERSION,
@@ -70,6 +74,7 @@ macro_rules! rs_app {
                 read: $crate::rs_app!(@opt __rs_read $r),
                 close: $crate::rs_app!(@opt __rs_close $c),
                 timer: $crate::rs_app!(@opt __rs_timer $t),
+                fini: ::core::option::Option::Some(__rs_fini),
             }
         });
     };

@@ -1040,3 +1040,48 @@ fn the_inbound_gauge_counts_what_the_app_has_not_taken() {
     });
     rig.stop();
 }
+
+// ---------- the app's state is dropped when the app ends ----------
+
+static STATE_DROPS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Records, when dropped, how many messages it saw and on which thread.
+struct Tally(u32);
+
+impl Drop for Tally {
+    fn drop(&mut self) {
+        let thread = thread::current().name().unwrap_or("?").to_owned();
+        STATE_DROPS
+            .lock()
+            .unwrap()
+            .push(format!("{} on {thread}", self.0));
+    }
+}
+
+fn tally(_: &mut Rs, state: &mut Tally, _: &[u8]) {
+    state.0 += 1;
+}
+
+rs_app! {
+    static TALLY;
+    state: Tally = Tally(0),
+    read: any tally(net [u8; 0..]),
+}
+
+#[test]
+fn the_state_is_dropped_once_on_the_app_thread_when_it_stops() {
+    let mut rig = Rig::new("tally", &TALLY, 1).start();
+    let c = rig.workers[0].open(0);
+    for _ in 0..3 {
+        rig.workers[0].read(c, DataKind::Bin, b"x");
+    }
+    wait_until("three reads", || rig.stats().records == 4);
+    assert!(
+        STATE_DROPS.lock().unwrap().is_empty(),
+        "dropped while running"
+    );
+    let thread = rig.handle().thread().name().unwrap_or("?").to_owned();
+    let exit = rig.stop();
+    assert_eq!(exit.stats.records, 4);
+    assert_eq!(*STATE_DROPS.lock().unwrap(), [format!("3 on {thread}")]);
+}

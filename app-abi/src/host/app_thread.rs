@@ -476,6 +476,9 @@ where
                 }
             }
         }
+        // The app is done for good: its state is dropped (by its own code) before the thread
+        // reports back, so whatever its `Drop` flushes is out when the daemon exits.
+        runner.fini();
         runner.sink_mut().publish(counters);
         AppExit {
             stopped: runner.is_stopped(),

@@ -154,8 +154,8 @@ fn with_source(e: &libloading::Error) -> String {
 /// Reads and checks a descriptor at `address`.
 ///
 /// # Safety
-/// `address` is readable for 12 bytes, and for `size_of::<rs_app_descriptor>()` bytes when it
-/// holds a descriptor whose header says so; whatever callbacks it names follow the ABI.
+/// `address` is readable for 12 bytes, and for the `struct_size` bytes its header states when
+/// the header is a valid one; whatever callbacks it names follow the ABI.
 unsafe fn read_descriptor(address: *const u8) -> Result<rs_app_descriptor, LoadErrorKind> {
     // SAFETY: the first 12 bytes are readable (caller); unaligned reads need no alignment.
     let [magic, abi_version, struct_size] =
@@ -169,19 +169,27 @@ unsafe fn read_descriptor(address: *const u8) -> Result<rs_app_descriptor, LoadE
             expected: RS_ABI_VERSION,
         });
     }
-    let ours = size_of::<rs_app_descriptor>();
-    if (struct_size as usize) < ours {
+    // Every app of this version has the fields up to `timer`; `fini` (and whatever a later
+    // release appends) only where `struct_size` says so.
+    let first_release = core::mem::offset_of!(rs_app_descriptor, fini);
+    if (struct_size as usize) < first_release {
         return Err(LoadErrorKind::Malformed(format!(
-            "struct_size {struct_size} is smaller than version {RS_ABI_VERSION}'s {ours} bytes"
+            "struct_size {struct_size} is smaller than version {RS_ABI_VERSION}'s {first_release} bytes"
         )));
     }
     if !address.cast::<rs_app_descriptor>().is_aligned() {
         return Err(LoadErrorKind::Malformed("misaligned descriptor".into()));
     }
-    // SAFETY: the header says a descriptor of at least our size is there (a later minor version
-    // only appends fields, which we ignore), and it is aligned; every bit pattern is a valid
-    // `rs_app_descriptor` (integers and nullable function pointers).
-    let descriptor = unsafe { address.cast::<rs_app_descriptor>().read() };
+    let covered = (struct_size as usize).min(size_of::<rs_app_descriptor>());
+    let mut descriptor = core::mem::MaybeUninit::<rs_app_descriptor>::zeroed();
+    // SAFETY: the header says `struct_size >= covered` bytes of descriptor are readable at
+    // `address` (caller), and `covered` fits the destination. Fields past `covered` stay zero,
+    // which reads as absent callbacks; every bit pattern is a valid `rs_app_descriptor`
+    // (integers and nullable function pointers).
+    let descriptor = unsafe {
+        core::ptr::copy_nonoverlapping(address, descriptor.as_mut_ptr().cast::<u8>(), covered);
+        descriptor.assume_init()
+    };
     check(&descriptor)?;
     Ok(descriptor)
 }
@@ -226,6 +234,7 @@ mod tests {
         read: None,
         close: None,
         timer: None,
+        fini: None,
     };
 
     fn load_static(d: &'static rs_app_descriptor) -> Result<App, LoadErrorKind> {
@@ -271,6 +280,24 @@ mod tests {
 
     unsafe extern "C" fn timer(_: *mut crate::abi::rs_t) -> core::ffi::c_int {
         0
+    }
+
+    #[test]
+    fn an_app_built_before_fini_loads_without_it() {
+        // The first release's descriptor ended at `timer`: whatever lies past its struct_size
+        // is not the app's and is not read.
+        static BEFORE_FINI: rs_app_descriptor = rs_app_descriptor {
+            struct_size: core::mem::offset_of!(rs_app_descriptor, fini) as u32,
+            fini: Some(timer),
+            ..GOOD
+        };
+        let app = load_static(&BEFORE_FINI).unwrap();
+        assert!(app.descriptor().fini.is_none());
+        static WITH_FINI: rs_app_descriptor = rs_app_descriptor {
+            fini: Some(timer),
+            ..GOOD
+        };
+        assert!(load_static(&WITH_FINI).unwrap().descriptor().fini.is_some());
     }
 
     #[test]

@@ -136,6 +136,8 @@ pub struct AppRunner<O: HostSink> {
     /// A C app's `RS_INIT(cb, app_data_byte_c)` bytes, 16-byte aligned.
     _app_data: Box<[Align16]>,
     initialized: bool,
+    /// The fini callback ran (or was due and absent): no callback may follow.
+    finalized: bool,
     timer_deadline: Option<u64>,
     worker_c: usize,
 }
@@ -156,8 +158,11 @@ impl<O: HostSink> fmt::Debug for AppRunner<O> {
 
 impl<O: HostSink> Drop for AppRunner<O> {
     fn drop(&mut self) {
+        // At the latest here: the app's state is dropped by its own code (its allocator, its
+        // types), never by ours.
+        self.fini();
         // SAFETY: both came from `Box::into_raw` in `new`, and no callback is running (`drop`
-        // has `&mut self`). A Rust app's state box is the app's and is left alone.
+        // has `&mut self`).
         unsafe {
             drop(Box::from_raw(self.rs.as_ptr()));
             drop(Box::from_raw(self.ctx.as_ptr()));
@@ -227,6 +232,7 @@ impl<O: HostSink> AppRunner<O> {
             rs: NonNull::from(Box::leak(rs)),
             _app_data: app_data,
             initialized: false,
+            finalized: false,
             timer_deadline: None,
             worker_c,
         }
@@ -306,12 +312,43 @@ impl<O: HostSink> AppRunner<O> {
         self.finish()
     }
 
+    /// Calls the app's fini callback, once, when the app is done for good: `rs_app!` apps drop
+    /// their state there, so its `Drop` runs. It runs for a stopped (fatal) app too, whose
+    /// state is still there to drop, but not when init never ran. A send or close from it is
+    /// refused as misuse and logged; nothing else follows it.
+    pub fn fini(&mut self) {
+        if !self.initialized || self.finalized {
+            return;
+        }
+        self.finalized = true;
+        self.timer_deadline = None;
+        let Some(fini) = self.app.descriptor().fini else {
+            return;
+        };
+        let cur = Current {
+            kind: CallbackKind::Fini,
+            client: None,
+            data_kind: None,
+        };
+        let ret = self.invoke(cur, Entry::Cb(fini));
+        let ctx = self.ctx();
+        if let Some(why) = ctx.fatal.take() {
+            ctx.log(Level::Error, format_args!("{why}"));
+        } else if ret != 0 {
+            ctx.log(
+                Level::Error,
+                format_args!("the fini callback returned {ret} (expected 0)"),
+            );
+        }
+    }
+
     /// Handles one inbound record.
     pub fn handle(&mut self, record: Inbound<'_>) -> Result<(), AppStopped> {
         assert!(
             self.initialized,
             "AppRunner::init must run before records are handled"
         );
+        assert!(!self.finalized, "AppRunner::handle after fini");
         match record {
             Inbound::Open {
                 client,
@@ -694,6 +731,11 @@ impl<O: HostSink> HostCtx<O> {
                     "{helper} called from the init callback, before clients can connect"
                 ));
             }
+            Some(CallbackKind::Fini) => {
+                return self.misuse(format_args!(
+                    "{helper} called from the fini callback, after the last client"
+                ));
+            }
             Some(_) => {}
         }
         match to {
@@ -774,7 +816,10 @@ impl<O: HostSink> HostCtx<O> {
         if self.stopped || self.fatal.is_some() {
             return SendStatus::Stopped;
         }
-        if matches!(self.cur_kind(), None | Some(CallbackKind::Init)) {
+        if matches!(
+            self.cur_kind(),
+            None | Some(CallbackKind::Init | CallbackKind::Fini)
+        ) {
             return self.misuse(format_args!(
                 "{helper} called outside a client I/O callback"
             ));
