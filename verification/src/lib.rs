@@ -9,6 +9,7 @@
 //! | ring vs `VecDeque` model | `tests/proptest_ring.rs` | `cargo test -p verification` |
 //! | allocation accounting | `tests/alloc_accounting.rs` | `cargo test -p verification` |
 //! | multi-threaded stress | `tests/stress.rs` | `cargo test -p verification --release --test stress` |
+//! | the whole daemon under valgrind's memcheck | `memcheck.sh` | `verification/memcheck.sh` |
 //!
 //! Loom (uses its own target directory because `--cfg loom` rebuilds every dependency):
 //!
