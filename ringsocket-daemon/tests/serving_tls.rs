@@ -327,13 +327,22 @@ fn plaintext_http_on_the_wss_port_is_closed_without_an_answer() {
     let started = Instant::now();
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(LIMIT)).unwrap();
-    write!(
-        s,
+    let request = format!(
         "GET /echo HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
         host("a.test", addr)
-    )
-    .unwrap();
+    );
+    // The server may close as soon as the first bytes show no TLS record: the rest of the
+    // request then meets a closed connection, which is the behaviour under test.
+    match s.write_all(request.as_bytes()) {
+        Ok(()) => {}
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            ) => {}
+        Err(e) => panic!("write failed: {e}"),
+    }
     assert_eq!(read_all(&mut s), b"", "an answer in plaintext");
     assert!(
         started.elapsed() < Duration::from_secs(5),
