@@ -15,6 +15,8 @@ pub(crate) fn temp_dir(tag: &str) -> PathBuf {
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     ));
+    // Fresh: a PID is reused across runs (inside a PID namespace, always), and so is the path.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
 }

@@ -348,11 +348,15 @@ mod tests {
     fn temp_path(tag: &str) -> PathBuf {
         use std::sync::atomic::AtomicUsize;
         static N: AtomicUsize = AtomicUsize::new(0);
-        std::env::temp_dir().join(format!(
+        let path = std::env::temp_dir().join(format!(
             "ringsocket-log-{tag}-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
-        ))
+        ));
+        // Unused: a PID recurs across runs (inside a PID namespace, always), and so would a
+        // socket left by an earlier run that failed.
+        let _ = std::fs::remove_file(&path);
+        path
     }
 
     fn recv(socket: &UnixDatagram) -> String {

@@ -150,11 +150,15 @@ pub fn fields(stdout: &[u8]) -> HashMap<String, String> {
 pub fn temp_path(tag: &str) -> std::path::PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    std::env::temp_dir().join(format!(
+    let path = std::env::temp_dir().join(format!(
         "ringsocket-proc-{tag}-{}-{}",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
-    ))
+    ));
+    // Unused: a PID recurs across runs (inside a PID namespace, always), and so would a socket
+    // or report left by an earlier run that failed.
+    let _ = std::fs::remove_file(&path);
+    path
 }
 
 /// A system user created for one test and deleted when dropped, also when the test fails.
