@@ -139,7 +139,7 @@ pub struct AppThreadStats {
     /// Outbound publications: one flush and one notify of one worker.
     pub publishes: u64,
     /// A gauge: bytes in the inbound rings (every worker's) not yet taken, records with their
-    /// headers, as of the end of the thread's last turn.
+    /// headers, as of the thread's last batch (or its last look before sleeping).
     pub inbound_used_bytes: u64,
 }
 

@@ -152,7 +152,11 @@ impl Worker {
             counters.opened.inc();
         }
         let ws = Connection::new(Role::Server, &self.settings.ws, now);
-        let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
+        let Some(conn) = self
+            .slots
+            .get_mut(slot as usize)
+            .and_then(|s| s.conn.as_mut())
+        else {
             return;
         };
         let members = &mut self.apps[usize::from(app)].members;
