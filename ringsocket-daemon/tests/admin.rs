@@ -11,11 +11,9 @@ use std::time::Duration;
 
 use app_abi::host::App;
 use app_abi::{AppCloseCode, Rs, Stop, rs_app};
-use common::{Client, Msg, wait_until};
+use common::{Client, Msg, test_spec, wait_until};
 use ringsocket_daemon::admin::{self, AdminServer};
-use ringsocket_daemon::server::{
-    AppSource, AppSpec, EndpointSpec, Limits, ListenerSpec, Server, ServerSpec, Timeouts,
-};
+use ringsocket_daemon::server::{AppSource, AppSpec, EndpointSpec, Server, ServerSpec};
 use ws_proto::DataKind as Kind;
 
 /// Echoes; `close N` closes the client with N; `die` stops the app fatally.
@@ -43,7 +41,6 @@ fn start() -> (Server, SocketAddr, AdminServer) {
     // SAFETY: the descriptor is made by `rs_app!`.
     let app = unsafe { App::from_static("echo", &ECHO) }.unwrap();
     let spec = ServerSpec {
-        listeners: vec![ListenerSpec::plain(Ipv4Addr::LOCALHOST.into(), 0)],
         apps: vec![AppSpec {
             name: "echo".into(),
             source: AppSource::Loaded(app),
@@ -57,19 +54,7 @@ fn start() -> (Server, SocketAddr, AdminServer) {
             no_open_cb: false,
             no_close_cb: false,
         }],
-        worker_c: 2,
-        limits: Limits {
-            worker_rbuf_size: 256 << 10,
-            inbound_ring_buf_size: 64 << 10,
-            outbound_ring_buf_size: 64 << 10,
-            ..Limits::default()
-        },
-        timeouts: Timeouts {
-            shutdown_wait_ws: Duration::from_secs(1),
-            shutdown_wait_http: Duration::from_secs(1),
-            ..Timeouts::default()
-        },
-        app_conf: None,
+        ..test_spec(Vec::new())
     };
     let server = Server::start(spec).unwrap();
     let addr = server.local_addrs()[0];

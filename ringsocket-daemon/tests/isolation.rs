@@ -5,17 +5,15 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use app_abi::abi::rs_app_descriptor;
 use app_abi::host::App;
 use app_abi::{Rs, Stop, rs_app};
-use common::{Client, Msg, Upgrade, raw_frame, wait_until};
-use ringsocket_daemon::server::{
-    AppSource, AppSpec, EndpointSpec, Limits, ListenerSpec, Server, ServerSpec, Timeouts,
-};
+use common::{Client, Msg, Upgrade, raw_frame, test_spec, wait_until};
+use ringsocket_daemon::server::{AppSource, AppSpec, EndpointSpec, Server};
 use ws_proto::DataKind as Kind;
 
 // ---------- apps ----------
@@ -101,23 +99,8 @@ fn app(name: &str, descriptor: &'static rs_app_descriptor, path: &str) -> AppSpe
 }
 
 fn start(apps: Vec<AppSpec>) -> (Server, SocketAddr) {
-    let spec = ServerSpec {
-        listeners: vec![ListenerSpec::plain(Ipv4Addr::LOCALHOST.into(), 0)],
-        apps,
-        worker_c: 2,
-        limits: Limits {
-            worker_rbuf_size: 256 << 10,
-            inbound_ring_buf_size: 64 << 10,
-            outbound_ring_buf_size: 64 << 10,
-            ..Limits::default()
-        },
-        timeouts: Timeouts {
-            shutdown_wait_ws: Duration::from_secs(2),
-            shutdown_wait_http: Duration::from_secs(1),
-            ..Timeouts::default()
-        },
-        app_conf: None,
-    };
+    let mut spec = test_spec(apps);
+    spec.timeouts.shutdown_wait_ws = Duration::from_secs(2);
     let server = Server::start(spec).expect("the server starts");
     let addr = server.local_addrs()[0];
     (server, addr)

@@ -4,16 +4,16 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use app_abi::abi::rs_app_descriptor;
 use app_abi::host::App;
 use app_abi::{AppCloseCode, DataKind, Rs, rs_app};
-use common::{Client, LIMIT, Msg, Upgrade, raw_frame, wait_until};
+use common::{Client, LIMIT, Msg, Upgrade, raw_frame, test_spec, wait_until};
 use ringsocket_daemon::server::{
-    AppSource, AppSpec, EndpointSpec, Limits, ListenerSpec, Server, ServerSpec, Timeouts,
+    AppSource, AppSpec, EndpointSpec, ListenerSpec, Server, ServerSpec,
 };
 use ws_proto::DataKind as Kind;
 
@@ -86,24 +86,7 @@ fn app(name: &str, descriptor: &'static rs_app_descriptor) -> AppSpec {
 }
 
 fn spec(app: AppSpec) -> ServerSpec {
-    ServerSpec {
-        listeners: vec![ListenerSpec::plain(Ipv4Addr::LOCALHOST.into(), 0)],
-        apps: vec![app],
-        worker_c: 2,
-        limits: Limits {
-            worker_rbuf_size: 256 << 10,
-            inbound_ring_buf_size: 64 << 10,
-            outbound_ring_buf_size: 64 << 10,
-            ..Limits::default()
-        },
-        timeouts: Timeouts {
-            // Short: tests stop the server with clients that never answer its 1001.
-            shutdown_wait_ws: Duration::from_secs(1),
-            shutdown_wait_http: Duration::from_secs(1),
-            ..Timeouts::default()
-        },
-        app_conf: None,
-    }
+    test_spec(vec![app])
 }
 
 fn start(spec: ServerSpec) -> (Server, SocketAddr) {

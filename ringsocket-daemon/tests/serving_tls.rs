@@ -7,18 +7,15 @@ mod common;
 mod test_pki;
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app_abi::abi::rs_app_descriptor;
 use app_abi::host::App;
 use app_abi::{AppCloseCode, Rs, rs_app};
-use common::{Client, LIMIT, Msg, Tls, Upgrade};
-use ringsocket_daemon::server::{
-    AppSource, AppSpec, EndpointSpec, Limits, ListenerSpec, Server, ServerSpec, StartError,
-    Timeouts,
-};
+use common::{Client, LIMIT, Msg, Tls, Upgrade, test_spec};
+use ringsocket_daemon::server::{AppSource, AppSpec, EndpointSpec, Server, ServerSpec, StartError};
 use ringsocket_daemon::tls::{ALPN_HTTP_1_1, CertSpec, TlsError};
 use rustls::crypto::CryptoProvider;
 use rustls::{ClientConfig, RootCertStore};
@@ -76,27 +73,9 @@ fn app(descriptor: &'static rs_app_descriptor) -> AppSpec {
 }
 
 fn spec(tls: bool) -> ServerSpec {
-    ServerSpec {
-        listeners: vec![ListenerSpec {
-            tls,
-            ..ListenerSpec::plain(Ipv4Addr::LOCALHOST.into(), 0)
-        }],
-        apps: vec![app(&ECHO)],
-        worker_c: 2,
-        limits: Limits {
-            worker_rbuf_size: 256 << 10,
-            inbound_ring_buf_size: 64 << 10,
-            outbound_ring_buf_size: 64 << 10,
-            ..Limits::default()
-        },
-        timeouts: Timeouts {
-            // Short: tests stop the server with clients that never answer its 1001.
-            shutdown_wait_ws: Duration::from_secs(1),
-            shutdown_wait_http: Duration::from_secs(1),
-            ..Timeouts::default()
-        },
-        app_conf: None,
-    }
+    let mut spec = test_spec(vec![app(&ECHO)]);
+    spec.listeners[0].tls = tls;
+    spec
 }
 
 /// The CA and the three certificates of the brief: the default (first), an exact name and a

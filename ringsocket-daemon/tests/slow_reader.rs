@@ -5,15 +5,13 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use app_abi::host::App;
 use app_abi::{Rs, rs_app};
-use common::{Client, Msg};
-use ringsocket_daemon::server::{
-    AppSource, AppSpec, EndpointSpec, Limits, ListenerSpec, Server, ServerSpec, Timeouts,
-};
+use common::{Client, Msg, test_spec};
+use ringsocket_daemon::server::{AppSource, AppSpec, EndpointSpec, Limits, Server, ServerSpec};
 use ws_proto::DataKind;
 
 fn echo(rs: &mut Rs, payload: &[u8]) {
@@ -31,7 +29,6 @@ fn start() -> (Server, SocketAddr) {
     // SAFETY: the descriptor is made by `rs_app!`.
     let app = unsafe { App::from_static("echo", &ECHO) }.unwrap();
     let spec = ServerSpec {
-        listeners: vec![ListenerSpec::plain(Ipv4Addr::LOCALHOST.into(), 0)],
         apps: vec![AppSpec {
             name: "echo".into(),
             source: AppSource::Loaded(app),
@@ -53,12 +50,7 @@ fn start() -> (Server, SocketAddr) {
             max_client_backlog: 1 << 20,
             ..Limits::default()
         },
-        timeouts: Timeouts {
-            shutdown_wait_ws: Duration::from_secs(1),
-            shutdown_wait_http: Duration::from_secs(1),
-            ..Timeouts::default()
-        },
-        app_conf: None,
+        ..test_spec(Vec::new())
     };
     let server = Server::start(spec).expect("the server starts");
     let addr = server.local_addrs()[0];

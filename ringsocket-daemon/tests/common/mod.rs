@@ -17,6 +17,32 @@ use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use ws_proto::handshake::{ClientRequest, ResponseParser, ResponseStatus, encode_key};
 use ws_proto::{ClientOutput, CloseCode, Config, Connection, DataKind, Event, Role};
 
+/// The serving core as the in-process tests run it: one plain listener on 127.0.0.1 (a free
+/// port), two workers, small rings, and short shutdown waits (tests stop servers with clients
+/// that never answer the 1001). Tests change fields as they need.
+pub fn test_spec(
+    apps: Vec<ringsocket_daemon::server::AppSpec>,
+) -> ringsocket_daemon::server::ServerSpec {
+    use ringsocket_daemon::server::{Limits, ListenerSpec, ServerSpec, Timeouts};
+    ServerSpec {
+        listeners: vec![ListenerSpec::plain(std::net::Ipv4Addr::LOCALHOST.into(), 0)],
+        apps,
+        worker_c: 2,
+        limits: Limits {
+            worker_rbuf_size: 256 << 10,
+            inbound_ring_buf_size: 64 << 10,
+            outbound_ring_buf_size: 64 << 10,
+            ..Limits::default()
+        },
+        timeouts: Timeouts {
+            shutdown_wait_ws: Duration::from_secs(1),
+            shutdown_wait_http: Duration::from_secs(1),
+            ..Timeouts::default()
+        },
+        app_conf: None,
+    }
+}
+
 /// The longest a test waits for anything.
 pub const LIMIT: Duration = Duration::from_secs(20);
 
