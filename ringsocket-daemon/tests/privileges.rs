@@ -236,6 +236,14 @@ fn get<'a>(f: &'a HashMap<String, String>, key: &str, all: &str) -> &'a str {
 }
 
 const NONE: &str = "0000000000000000";
+
+/// After `finish`: no capability in any set, and no_new_privs, so none can come back.
+fn assert_capabilities_gone(f: &HashMap<String, String>, all: &str) {
+    for key in ["CapEff", "CapPrm", "CapInh", "CapAmb"] {
+        assert_eq!(get(f, &format!("finish.{key}"), all), NONE, "{key}\n{all}");
+    }
+    assert_eq!(get(f, "finish.NoNewPrivs", all), "1", "{all}");
+}
 /// `CAP_NET_BIND_SERVICE` (bit 10) as `/proc` prints a set.
 const NET_BIND_SERVICE: &str = "0000000000000400";
 
@@ -305,14 +313,7 @@ fn switches_to_a_created_user() {
         format!("{u}\t{u}\t{u}\t{u}"),
         "{all}"
     );
-    for key in ["CapEff", "CapPrm", "CapInh", "CapAmb"] {
-        assert_eq!(
-            get(&f, &format!("finish.{key}"), &all),
-            NONE,
-            "{key}\n{all}"
-        );
-    }
-    assert_eq!(get(&f, "finish.NoNewPrivs", &all), "1", "{all}");
+    assert_capabilities_gone(&f, &all);
     if low_ports_are_privileged(port) {
         assert_eq!(get(&f, "bind_low_after", &all), "denied", "{all}");
     }
@@ -335,17 +336,10 @@ fn empty_user_keeps_root() {
         own_status("Groups"),
         "groups unchanged\n{all}"
     );
-    for key in ["CapEff", "CapPrm", "CapInh", "CapAmb"] {
-        assert_eq!(
-            get(&f, &format!("finish.{key}"), &all),
-            NONE,
-            "{key}\n{all}"
-        );
-    }
+    assert_capabilities_gone(&f, &all);
     if parent_has_setpcap() {
         assert_eq!(get(&f, "finish.CapBnd", &all), NONE, "{all}");
     }
-    assert_eq!(get(&f, "finish.NoNewPrivs", &all), "1", "{all}");
     if low_ports_are_privileged(port) {
         assert_eq!(
             get(&f, "bind_low_after", &all),
@@ -395,13 +389,6 @@ fn unprivileged_start_skips_and_says_so() {
         format!("{uid}\t{uid}\t{uid}\t{uid}"),
         "{all}"
     );
-    for key in ["CapEff", "CapPrm", "CapInh", "CapAmb"] {
-        assert_eq!(
-            get(&f, &format!("finish.{key}"), &all),
-            NONE,
-            "{key}\n{all}"
-        );
-    }
-    assert_eq!(get(&f, "finish.NoNewPrivs", &all), "1", "{all}");
+    assert_capabilities_gone(&f, &all);
     assert_eq!(get(&f, "regain_root", &all), "denied", "{all}");
 }
