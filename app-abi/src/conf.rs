@@ -225,43 +225,48 @@ impl rs_conf {
         unsafe { view_slice(self.apps, self.app_c) }
     }
 
-    /// Whether the host's view reaches the end of the field at `end` (an offset plus the
-    /// field's size): a host that predates a field hands out a shorter struct.
-    fn covers(&self, end: usize) -> bool {
-        self.struct_size as usize >= end
+    /// An appended field, read by `read` only when the host's struct reaches past its end
+    /// (`offset` plus the size of `T`): a host that predates the field hands out a shorter
+    /// struct, whose bytes stop before it.
+    fn appended<T>(&self, offset: usize, read: impl FnOnce(&Self) -> T) -> Option<T> {
+        (self.struct_size as usize >= offset + size_of::<T>()).then(|| read(self))
     }
     /// `"user"`: the run user (`""`: the starting user was kept). `None` from a host that
     /// predates the key.
     pub fn user(&self) -> Option<&str> {
-        self.covers(core::mem::offset_of!(rs_conf, user) + size_of::<*const c_char>())
-            // SAFETY: see the note above `impl rs_conf`; the field is within the host's struct.
-            .then(|| unsafe { view_str(self.user) })
+        let user = self.appended(core::mem::offset_of!(rs_conf, user), |c| c.user)?;
+        // SAFETY: see the note above `impl rs_conf`; the field is within the host's struct.
+        Some(unsafe { view_str(user) })
     }
     /// `"syslog_path"`. `None` from a host that predates the key.
     pub fn syslog_path(&self) -> Option<&str> {
-        self.covers(core::mem::offset_of!(rs_conf, syslog_path) + size_of::<*const c_char>())
-            // SAFETY: see the note above `impl rs_conf`; the field is within the host's struct.
-            .then(|| unsafe { view_str(self.syslog_path) })
+        let path = self.appended(core::mem::offset_of!(rs_conf, syslog_path), |c| {
+            c.syslog_path
+        })?;
+        // SAFETY: see the note above `impl rs_conf`; the field is within the host's struct.
+        Some(unsafe { view_str(path) })
     }
     /// `"max_client_backlog"` (bytes). `None` from a host that predates the key.
     pub fn max_client_backlog(&self) -> Option<u64> {
-        self.covers(core::mem::offset_of!(rs_conf, max_client_backlog) + size_of::<u64>())
-            .then_some(self.max_client_backlog)
+        self.appended(core::mem::offset_of!(rs_conf, max_client_backlog), |c| {
+            c.max_client_backlog
+        })
     }
     /// `"handshake_wait"` (seconds). `None` from a host that predates the key.
     pub fn handshake_wait(&self) -> Option<u32> {
-        self.covers(core::mem::offset_of!(rs_conf, handshake_wait) + size_of::<u32>())
-            .then_some(self.handshake_wait)
+        self.appended(core::mem::offset_of!(rs_conf, handshake_wait), |c| {
+            c.handshake_wait
+        })
     }
     /// `"ping_interval"` (seconds, 0: off). `None` from a host that predates the key.
     pub fn ping_interval(&self) -> Option<u32> {
-        self.covers(core::mem::offset_of!(rs_conf, ping_interval) + size_of::<u32>())
-            .then_some(self.ping_interval)
+        self.appended(core::mem::offset_of!(rs_conf, ping_interval), |c| {
+            c.ping_interval
+        })
     }
     /// `"pong_wait"` (seconds). `None` from a host that predates the key.
     pub fn pong_wait(&self) -> Option<u32> {
-        self.covers(core::mem::offset_of!(rs_conf, pong_wait) + size_of::<u32>())
-            .then_some(self.pong_wait)
+        self.appended(core::mem::offset_of!(rs_conf, pong_wait), |c| c.pong_wait)
     }
 }
 

@@ -142,7 +142,10 @@ pub(crate) struct Plan {
 impl Plan {
     pub(crate) fn for_config(config: &Config) -> Self {
         let mut keep = CapabilitySet::empty();
-        if config.ports.iter().any(|p| p.port_number < 1024) {
+        // The admin listener is bound with the WebSocket ports, after `prepare`.
+        let admin_port = config.admin.map(|a| a.addr.port());
+        let mut ports = config.ports.iter().map(|p| p.port_number).chain(admin_port);
+        if ports.any(|port| port < 1024) {
             keep |= CapabilitySet::NET_BIND_SERVICE;
         }
         if config.ports.iter().any(|p| p.interface.is_some()) {
@@ -461,6 +464,12 @@ mod tests {
             "\"ringsock\"",
         );
         assert_eq!(Plan::for_config(&dev).keep, CapabilitySet::NET_RAW);
+        // A privileged admin port needs it too (`user` is spliced in as raw JSON).
+        let low_admin = config("", r#""", "admin": {"port": 80}"#);
+        assert_eq!(
+            Plan::for_config(&low_admin).keep,
+            CapabilitySet::NET_BIND_SERVICE
+        );
         assert_eq!(describe(CapabilitySet::empty()), "no capabilities");
         assert_eq!(
             describe(CapabilitySet::NET_BIND_SERVICE | CapabilitySet::NET_RAW),
