@@ -296,10 +296,7 @@ impl Metrics {
                           kind: &str,
                           help: &str,
                           f: &dyn Fn(&AppCounters) -> u64| {
-            let _ = writeln!(
-                out,
-                "# HELP ringsocket_{name} {help}\n# TYPE ringsocket_{name} {kind}"
-            );
+            family(out, name, kind, help);
             for (i, (app, _)) in inner.apps.iter().enumerate() {
                 let n = self.sum(|w| w.apps.get(i).map_or(0, f));
                 let _ = writeln!(out, "ringsocket_{name}{{app=\"{}\"}} {n}", escape(app));

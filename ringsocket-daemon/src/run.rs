@@ -53,9 +53,8 @@ pub fn server_spec(config: &Config, cores: usize) -> ServerSpec {
     };
     let timeouts = Timeouts {
         handshake_wait: config.handshake_wait,
-        ping_interval: config
-            .ping_interval
-            .filter(|interval| *interval > Duration::ZERO),
+        // Already `None` for 0 ("off").
+        ping_interval: config.ping_interval,
         pong_wait: config.pong_wait,
         shutdown_wait_http: config.shutdown_wait_http,
         shutdown_wait_ws: config.shutdown_wait_ws,

@@ -162,11 +162,12 @@ impl Counters {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Stores the inbound rings' occupancy (Relaxed: a gauge for monitoring, as the counters).
-    fn gauge_inbound(&self, inbound: &[Consumer]) {
-        let used: usize = inbound.iter().map(Consumer::used_bytes).sum();
+    /// Stores the inbound rings' occupancy, `used` holding each ring's last reading (Relaxed:
+    /// a gauge for monitoring, as the counters).
+    fn gauge_inbound(&self, used: &[usize]) {
+        let total: usize = used.iter().sum();
         self.inbound_used_bytes
-            .store(used as u64, Ordering::Relaxed);
+            .store(total as u64, Ordering::Relaxed);
     }
 
     fn snapshot(&self) -> AppThreadStats {
@@ -404,6 +405,9 @@ where
             TimerMode::Sleep | TimerMode::None => futex_loop::TimerMode::Sleep,
         };
         let mut first = 0;
+        // Each inbound ring's fill level as last read: a batch re-reads only its own ring's,
+        // not every worker's contended tail.
+        let mut used = vec![0; worker_c];
         loop {
             Counters::add(&counters.turns, 1);
             let now = micros(clock.now());
@@ -416,7 +420,8 @@ where
 
             let mut handled = 0;
             for k in 0..worker_c {
-                let consumer = &mut inbound[(first + k) % worker_c];
+                let i = (first + k) % worker_c;
+                let consumer = &mut inbound[i];
                 let records = consumer.peek_batch(batch);
                 if records.is_empty() {
                     continue;
@@ -443,14 +448,18 @@ where
                 handled += records.len();
                 records.release();
                 // Before the replies are published: whoever sees a reply sees the gauge too.
-                Counters::gauge_inbound(counters, &inbound);
+                used[i] = consumer.used_bytes();
+                Counters::gauge_inbound(counters, &used);
                 runner.sink_mut().publish(counters);
             }
             first = (first + 1) % worker_c;
             if handled > 0 {
                 continue;
             }
-            Counters::gauge_inbound(counters, &inbound);
+            for (level, consumer) in used.iter_mut().zip(&inbound) {
+                *level = consumer.used_bytes();
+            }
+            Counters::gauge_inbound(counters, &used);
 
             // Acquire: pairs with `request_stop`'s store; what the requester did before
             // stopping (its last pushes) is visible to the final turn that follows.

@@ -403,6 +403,13 @@ impl<O: HostSink> AppRunner<O> {
     fn open(&mut self, client: ClientId, endpoint_id: u16, peer: SocketAddr) {
         let worker_c = self.worker_c;
         let ctx = self.ctx();
+        if usize::from(client.worker()) >= worker_c || ctx.clients.contains_key(&client) {
+            ctx.log(
+                Level::Error,
+                format_args!("ignoring a bad open record for client {client}"),
+            );
+            return;
+        }
         if ctx.stopped {
             // A connection that raced the stop: close it like the others.
             ctx.clients.insert(
@@ -414,13 +421,6 @@ impl<O: HostSink> AppRunner<O> {
                 },
             );
             ctx.push_close(client, RS_CLOSE_APP_FATAL);
-            return;
-        }
-        if usize::from(client.worker()) >= worker_c || ctx.clients.contains_key(&client) {
-            ctx.log(
-                Level::Error,
-                format_args!("ignoring a bad open record for client {client}"),
-            );
             return;
         }
         ctx.clients.insert(

@@ -182,10 +182,16 @@ pub fn notify(state: &str) -> io::Result<bool> {
     let Some(target) = std::env::var_os("NOTIFY_SOCKET").filter(|v| !v.is_empty()) else {
         return Ok(false);
     };
-    let addr = notify_addr(target.as_encoded_bytes())?;
+    notify_to(target.as_encoded_bytes(), state)?;
+    Ok(true)
+}
+
+/// Sends `state` as one datagram to the `$NOTIFY_SOCKET` value `target`.
+fn notify_to(target: &[u8], state: &str) -> io::Result<()> {
+    let addr = notify_addr(target)?;
     let socket = std::os::unix::net::UnixDatagram::unbound()?;
     socket.send_to_addr(state.as_bytes(), &addr)?;
-    Ok(true)
+    Ok(())
 }
 
 /// The socket address of a `$NOTIFY_SOCKET` value.
@@ -228,11 +234,7 @@ mod tests {
         let path = dir.join("notify.sock");
         let _ = std::fs::remove_file(&path);
         let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
-        let addr = notify_addr(path.as_os_str().as_encoded_bytes()).unwrap();
-        std::os::unix::net::UnixDatagram::unbound()
-            .unwrap()
-            .send_to_addr(b"READY=1", &addr)
-            .unwrap();
+        notify_to(path.as_os_str().as_encoded_bytes(), "READY=1").unwrap();
         let mut buf = [0; 64];
         let n = socket.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"READY=1");

@@ -169,7 +169,7 @@ pub(crate) struct Worker {
     out: Vec<u8>,
     /// Scratch for an outbound batch's deliveries and a client's gathered frames (empty
     /// between uses; see `write::recycle`).
-    deliveries: Vec<(u32, write::Item<'static>)>,
+    deliveries: Vec<write::Delivery<'static>>,
     units: Vec<&'static [u8]>,
     /// Scratch for small deliveries copied into one buffer before they are sent.
     gathered: Vec<u8>,
@@ -529,17 +529,18 @@ impl Worker {
 
     /// Publishes the inbound records pushed this turn and wakes their apps.
     fn publish_inbound(&mut self) {
-        for app in &mut self.apps {
+        for (i, app) in self.apps.iter_mut().enumerate() {
             if app.dirty {
                 app.dirty = false;
                 app.to_app.flush();
                 app.gate.notify();
+                // The ring grows only while records are pushed.
+                if let Some(counters) = self.counters.apps.get(i) {
+                    counters
+                        .inbound_ring_capacity
+                        .set(app.to_app.capacity() as u64);
+                }
             }
-        }
-        for (app, counters) in self.apps.iter().zip(self.counters.apps.iter()) {
-            counters
-                .inbound_ring_capacity
-                .set(app.to_app.capacity() as u64);
         }
     }
 

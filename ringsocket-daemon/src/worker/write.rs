@@ -34,6 +34,10 @@ fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
     v.into_iter().map(|_| unreachable!()).collect()
 }
 
+/// One client's part of a batch: its slot, the position in the batch (to keep each client's
+/// order through an unstable sort), and what to send.
+pub(super) type Delivery<'a> = (u32, u32, Item<'a>);
+
 /// What one record asks of one client.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Item<'a> {
@@ -56,18 +60,20 @@ impl Worker {
                 if batch.is_empty() {
                     break;
                 }
-                let mut deliveries: Vec<(u32, Item<'_>)> =
+                let mut deliveries: Vec<Delivery<'_>> =
                     recycle(std::mem::take(&mut self.deliveries));
                 for record in &batch {
                     match Outbound::decode(record) {
                         Ok(Outbound::Send { to, frame }) => {
                             self.resolve(app, to, |slot| {
-                                deliveries.push((slot, Item::Frame(frame)));
+                                let order = deliveries.len() as u32;
+                                deliveries.push((slot, order, Item::Frame(frame)));
                             });
                         }
                         Ok(Outbound::Close { client, code }) => {
                             if let Some(slot) = self.member(app, client) {
-                                deliveries.push((slot, Item::Close(code)));
+                                let order = deliveries.len() as u32;
+                                deliveries.push((slot, order, Item::Close(code)));
                             }
                         }
                         Err(e) => eprintln!(
@@ -76,7 +82,9 @@ impl Worker {
                         ),
                     }
                 }
-                deliveries.sort_by_key(|d| d.0);
+                // By client, then in record order: an unstable sort needs no buffer (a stable
+                // one allocates for a broadcast to a few hundred clients).
+                deliveries.sort_unstable_by_key(|d| (d.0, d.1));
                 for group in deliveries.chunk_by(|a, b| a.0 == b.0) {
                     self.deliver(app, group);
                 }
@@ -156,8 +164,8 @@ impl Worker {
     }
 
     /// Sends one client everything a batch has for it, in order, in one vectored write.
-    fn deliver(&mut self, app: usize, group: &[(u32, Item<'_>)]) {
-        let Some(&(slot, _)) = group.first() else {
+    fn deliver(&mut self, app: usize, group: &[Delivery<'_>]) {
+        let Some(&(slot, ..)) = group.first() else {
             return;
         };
         let now = self.ws_now();
@@ -176,7 +184,7 @@ impl Worker {
         out.clear();
         let mut closing = false;
         let (mut frames, mut bytes) = (0u64, 0u64);
-        for (_, item) in group {
+        for (.., item) in group {
             match *item {
                 Item::Frame(frame) => {
                     units.push(frame);
