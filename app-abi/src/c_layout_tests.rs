@@ -88,3 +88,30 @@ fn c_header_layouts_match() {
     assert_eq!(lines, rust);
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// `struct rs_conf` only ever grows at its end: the offsets apps were built against stay where
+/// they are (x86_64 and every other LP64 target). A new key is appended after `reserved_tail`
+/// (or takes its place), read through `rs_conf::appended`, and added here.
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn rs_conf_offsets_are_frozen() {
+    macro_rules! frozen {
+        ($($field:ident @ $offset:literal),* $(,)?) => {$(
+            assert_eq!(
+                offset_of!(rs_conf, $field),
+                $offset,
+                concat!("rs_conf.", stringify!($field), " moved: append new fields at the end instead")
+            );
+        )*};
+    }
+    frozen! {
+        struct_size @ 0, log_level @ 4, worker_c @ 8, fd_alloc_c @ 12, max_ws_msg_size @ 16,
+        max_ws_frame_chain_size @ 24, realloc_multiplier @ 32, worker_rbuf_size @ 40,
+        inbound_ring_buf_size @ 48, outbound_ring_buf_size @ 56, owrefs_elem_c @ 64,
+        epoll_buf_elem_c @ 68, update_queue_size @ 72, shutdown_wait_http @ 76,
+        shutdown_wait_ws @ 80, port_c @ 88, ports @ 96, cert_c @ 104, certs @ 112, app_c @ 120,
+        apps @ 128, user @ 136, syslog_path @ 144, max_client_backlog @ 152,
+        handshake_wait @ 160, ping_interval @ 164, pong_wait @ 168,
+    }
+    assert!(size_of::<rs_conf>() >= 176, "rs_conf shrank");
+}

@@ -74,6 +74,10 @@ fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Comm
     })
 }
 
+// The command line's own output (usage errors, the `--check` report) is plain stderr text:
+// diagnostics in the `file:line:column: message` form editors parse, not log lines. Log events
+// go through `log!`.
+
 fn print_warnings(warnings: &[Warning]) {
     for w in warnings {
         eprintln!("{w}");

@@ -1,6 +1,6 @@
 //! Counters for the admin listener's `/metrics` and `/health` (see `docs/operations.md`).
 //!
-//! Each worker owns one [`WorkerCounters`] and is its only writer: an increment is a `Relaxed`
+//! Each worker owns one `WorkerCounters` and is its only writer: an increment is a `Relaxed`
 //! load and store of the worker's own cache lines (no lock, no read-modify-write), and readers
 //! (the admin thread) see each value as it was at some recent moment. Totals are summed over
 //! the workers when a scrape asks, never on the serving path.

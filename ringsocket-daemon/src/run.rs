@@ -1,105 +1,16 @@
-//! From a validated [`Config`] to a running daemon: the conversion into the serving core's
-//! [`ServerSpec`] (which keeps the serving core independent of the JSON format), and the
-//! startup sequence of the spec's control flow: process setup, binding, privilege drop,
-//! threads, then signals until shutdown.
+//! From a validated [`Config`] to a running daemon: the startup sequence of the spec's control
+//! flow (process setup, binding, privilege drop, threads), then signals until shutdown. What
+//! each layer is given is derived in [`crate::convert`].
 
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::{Config, ConfigErrors, Port};
+use crate::config::{Config, ConfigErrors};
+use crate::convert::{cert_specs, server_spec};
 use crate::log;
 use crate::process::{self, SignalEvent, Signals};
-use crate::server::{
-    AppSource, AppSpec, EndpointSpec, Limits, ListenerSpec, Server, ServerSpec, Timeouts,
-};
-use crate::tls::{CertSpec, TlsContext};
-
-/// The serving core's view of `config`, with `cores` CPUs available for the default
-/// `worker_c` (cores minus apps, at least 1).
-pub fn server_spec(config: &Config, cores: usize) -> ServerSpec {
-    let listeners = config.ports.iter().flat_map(listeners_of).collect();
-    let apps = config
-        .apps
-        .iter()
-        .map(|app| AppSpec {
-            name: app.name.clone(),
-            source: AppSource::Path(app.app_path.clone()),
-            endpoints: app
-                .endpoints
-                .iter()
-                .map(|endpoint| EndpointSpec {
-                    id: endpoint.endpoint_id,
-                    host: endpoint.url.host.clone(),
-                    port: endpoint.url.port,
-                    path: endpoint.url.path.clone(),
-                    allowed_origins: endpoint.allowed_origins.clone(),
-                })
-                .collect(),
-            no_open_cb: app.no_open_cb,
-            no_close_cb: app.no_close_cb,
-        })
-        .collect();
-    let limits = Limits {
-        max_ws_msg_size: config.max_ws_msg_size,
-        max_ws_frame_chain_size: config.max_ws_frame_chain_size,
-        worker_rbuf_size: saturating_usize(config.worker_rbuf_size),
-        inbound_ring_buf_size: saturating_usize(config.inbound_ring_buf_size),
-        outbound_ring_buf_size: saturating_usize(config.outbound_ring_buf_size),
-        realloc_multiplier: config.realloc_multiplier,
-        update_queue_size: config.update_queue_size,
-        max_client_backlog: saturating_usize(config.max_client_backlog),
-        fd_alloc_c: config.fd_alloc_c,
-        epoll_buf_elem_c: config.epoll_buf_elem_c,
-    };
-    let timeouts = Timeouts {
-        handshake_wait: config.handshake_wait,
-        // Already `None` for 0 ("off").
-        ping_interval: config.ping_interval,
-        pong_wait: config.pong_wait,
-        shutdown_wait_http: config.shutdown_wait_http,
-        shutdown_wait_ws: config.shutdown_wait_ws,
-    };
-    let worker_c = config.worker_count(cores);
-    ServerSpec {
-        listeners,
-        apps,
-        worker_c: usize::try_from(worker_c).unwrap_or(usize::MAX),
-        limits,
-        timeouts,
-        app_conf: Some(config.to_app_conf(worker_c)),
-    }
-}
-
-/// The certificates of `config`, for the TLS layer.
-pub fn cert_specs(config: &Config) -> Vec<CertSpec> {
-    config
-        .certs
-        .iter()
-        .map(|cert| CertSpec {
-            hostnames: cert.hostnames.clone(),
-            privkey_path: cert.privkey_path.clone(),
-            pubchain_path: cert.pubchain_path.clone(),
-        })
-        .collect()
-}
-
-fn listeners_of(port: &Port) -> Vec<ListenerSpec> {
-    port.listen_addrs()
-        .into_iter()
-        .map(|listen| ListenerSpec {
-            addr: listen.addr.ip(),
-            port: listen.addr.port(),
-            tls: !port.is_unencrypted,
-            interface: port.interface.clone(),
-            ipv6_only: listen.v6only,
-        })
-        .collect()
-}
-
-/// Sizes in the configuration are `u64`; on a 64-bit target this never saturates.
-fn saturating_usize(value: u64) -> usize {
-    usize::try_from(value).unwrap_or(usize::MAX)
-}
+use crate::server::Server;
+use crate::tls::TlsContext;
 
 /// How often the main thread checks that some app is still running while it waits for
 /// signals.
@@ -129,7 +40,7 @@ pub fn serve(path: &Path, daemon: bool) -> Result<(), RunError> {
     for warning in &warnings {
         log!(Warning, "{warning}");
     }
-    process::log::set_level(config.log_level);
+    process::log::set_level(config.settings.log_level);
     let startup = |e: &dyn std::fmt::Display| RunError::Startup(e.to_string());
     let mut signals = Signals::new().map_err(|e| startup(&e))?;
     let privileges = process::prepare(&config).map_err(|e| startup(&e))?;
@@ -149,11 +60,11 @@ pub fn serve(path: &Path, daemon: bool) -> Result<(), RunError> {
         })?),
         None => None,
     };
-    let syslog_path = config.syslog_path.clone();
+    let syslog_path = config.settings.syslog_path.clone();
     let server = Server::start_with_setup(spec, tls, move || {
-        privileges.finish().map_err(|e| e.to_string())?;
+        privileges.finish()?;
         if daemon {
-            process::daemonize(&syslog_path).map_err(|e| e.to_string())?;
+            process::daemonize(&syslog_path)?;
         }
         Ok(())
     })

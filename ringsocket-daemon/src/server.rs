@@ -24,6 +24,7 @@
 //! endpoint of the port is served by this same process with the same certificates, and the
 //! endpoint's own `Host` and `Origin` rules apply either way.
 
+use std::ffi::NulError;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -31,20 +32,22 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use crate::metrics::{ListenerInfo, Metrics, WorkerCounters};
+use crate::process::ProcessError;
 use crate::tls::{CertSpec, ReloadReport, TlsContext, TlsError};
-use app_abi::conf::{AppConf, Conf, ConfView, EndpointConf, PortConf};
+use app_abi::conf::{Conf, ConfView};
 use app_abi::host::{App, AppExit, AppStatus, AppThread, AppThreadHandle, LoadError, WorkerLink};
 use futex_loop::{EventFdWaker, MonotonicClock, SleepGate, WorkerGate};
 
 pub use crate::net::ListenerSpec;
 use crate::net::{self, Listener};
+pub use crate::settings::Settings;
 pub use crate::worker::WorkerStats;
-use crate::worker::{AppPort, Endpoint, Settings, Worker, WorkerInit};
+use crate::worker::{AppPort, Endpoint, Settings as WorkerSettings, Worker, WorkerInit};
 
-/// Everything the serving core needs; the JSON configuration converts into this.
+/// Everything the serving core needs; the JSON configuration converts into this
+/// ([`crate::convert::server_spec`]).
 #[derive(Debug, Clone)]
 pub struct ServerSpec {
     /// The addresses to listen on.
@@ -53,13 +56,13 @@ pub struct ServerSpec {
     pub apps: Vec<AppSpec>,
     /// Worker threads (1..=256).
     pub worker_c: usize,
-    /// Sizes and limits.
-    pub limits: Limits,
-    /// Timeouts.
-    pub timeouts: Timeouts,
+    /// Sizes, limits and timeouts: the configuration's global keys ([`Settings::default`] is
+    /// the configuration's defaults). `worker_c` above is the resolved count; `user` and
+    /// `syslog_path` are the process setup's, not the serving core's.
+    pub settings: Settings,
     /// The configuration apps read (`rs_get_conf`) when the spec comes from a configuration
-    /// file ([`Config::to_app_conf`](crate::config::Config::to_app_conf)); `None` derives it
-    /// from this spec, with the bound port numbers.
+    /// file ([`crate::convert::app_conf`]); `None` derives it from this spec, with the bound
+    /// port numbers.
     pub app_conf: Option<Conf>,
 }
 
@@ -105,86 +108,28 @@ pub struct EndpointSpec {
     pub allowed_origins: Option<Vec<String>>,
 }
 
-/// Sizes and limits.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Limits {
-    /// Largest message payload (1009 beyond).
-    pub max_ws_msg_size: u64,
-    /// Largest frame chain of a fragmented message (1009 beyond).
-    pub max_ws_frame_chain_size: u64,
-    /// Each worker's read buffer (at least 16 KiB is used).
-    pub worker_rbuf_size: usize,
-    /// Initial size of each worker → app ring.
-    pub inbound_ring_buf_size: usize,
-    /// Initial size of each app → worker ring.
-    pub outbound_ring_buf_size: usize,
-    /// Ring growth factor (1.05..=4.0).
-    pub realloc_multiplier: f64,
-    /// Inbound ring publication batch (records between publications; workers also publish at
-    /// the end of every turn).
-    pub update_queue_size: u32,
-    /// Bytes of pending output per client before it is closed with 1008.
-    pub max_client_backlog: usize,
-    /// Connections, over all workers; extra ones get a 503 and are closed at once.
-    pub fd_alloc_c: u32,
-    /// Events taken per `epoll_wait`.
-    pub epoll_buf_elem_c: u32,
-}
-
-impl Default for Limits {
-    /// The configuration's defaults.
-    fn default() -> Self {
-        Self {
-            max_ws_msg_size: 16 << 20,
-            max_ws_frame_chain_size: (16 << 20) + (16 << 20) / 10,
-            worker_rbuf_size: 32 << 20,
-            inbound_ring_buf_size: 64 << 20,
-            outbound_ring_buf_size: 128 << 20,
-            realloc_multiplier: 1.5,
-            update_queue_size: 5,
-            max_client_backlog: 8 << 20,
-            fd_alloc_c: 4096,
-            epoll_buf_elem_c: 100,
-        }
-    }
-}
-
-/// Timeouts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Timeouts {
-    /// From accept to a complete upgrade request (then 408 and close), the TLS handshake
-    /// included (a TLS client still in the handshake is just closed: it could not read a 408).
-    pub handshake_wait: Duration,
-    /// Silence after which the server pings (`None`: never).
-    pub ping_interval: Option<Duration>,
-    /// After a ping, how long to wait for any data before closing with 1011.
-    pub pong_wait: Duration,
-    /// After an HTTP error response, how long to wait for the client to close.
-    pub shutdown_wait_http: Duration,
-    /// After a close frame (ours or theirs), how long to wait for the closing handshake and
-    /// the TCP close; also the shutdown's wait.
-    pub shutdown_wait_ws: Duration,
-}
-
-impl Default for Timeouts {
-    /// The configuration's defaults.
-    fn default() -> Self {
-        Self {
-            handshake_wait: Duration::from_secs(10),
-            ping_interval: Some(Duration::from_secs(30)),
-            pong_wait: Duration::from_secs(10),
-            shutdown_wait_http: Duration::from_secs(15),
-            shutdown_wait_ws: Duration::from_secs(30),
-        }
-    }
-}
-
 /// Why the server did not start.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum StartError {
-    /// The spec is inconsistent.
-    Invalid(String),
+    /// `worker_c` is not 1..=256.
+    WorkerCount(usize),
+    /// The spec has no listener.
+    NoListeners,
+    /// More apps than app indexes (65535).
+    TooManyApps(usize),
+    /// An endpoint's port is no listener's (or it asks for the ephemeral port, 0, and no
+    /// listener was given port 0).
+    EndpointPort {
+        /// The app's name.
+        app: String,
+        /// The endpoint's id.
+        endpoint: u16,
+        /// Its port.
+        port: u16,
+    },
+    /// A name, path or URL apps would read holds a NUL byte, which C cannot see.
+    NulInConf(NulError),
     /// A `wss` listener, but no certificates were given (see [`Server::start_with_certs`]).
     NoCertificates(SocketAddr),
     /// The certificates could not be loaded (the error names the file).
@@ -200,14 +145,36 @@ pub enum StartError {
     LoadApp(LoadError),
     /// Creating threads, epoll instances, eventfds or rings failed.
     Io(io::Error),
-    /// The caller's setup before the first thread failed (e.g. the privilege drop).
-    Setup(String),
+    /// The caller's setup before the first thread failed (the privilege drop, detaching).
+    Setup(ProcessError),
 }
 
 impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Invalid(why) => write!(f, "invalid server spec: {why}"),
+            Self::WorkerCount(n) => write!(f, "invalid server spec: worker_c is {n}, not 1..=256"),
+            Self::NoListeners => f.write_str("invalid server spec: no listeners"),
+            Self::TooManyApps(n) => write!(f, "invalid server spec: {n} apps, more than 65535"),
+            Self::EndpointPort {
+                app,
+                endpoint,
+                port: 0,
+            } => write!(
+                f,
+                "invalid server spec: app {app}: endpoint {endpoint} has port 0 but no listener does"
+            ),
+            Self::EndpointPort {
+                app,
+                endpoint,
+                port,
+            } => write!(
+                f,
+                "invalid server spec: app {app}: endpoint {endpoint} is on port {port}, which no listener has"
+            ),
+            Self::NulInConf(e) => write!(
+                f,
+                "invalid server spec: a name or URL holds a NUL byte: {e}"
+            ),
             Self::NoCertificates(addr) => write!(
                 f,
                 "listener {addr} is TLS (wss), but no certificates are configured"
@@ -216,7 +183,7 @@ impl fmt::Display for StartError {
             Self::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
             Self::LoadApp(e) => write!(f, "{e}"),
             Self::Io(e) => write!(f, "cannot start serving: {e}"),
-            Self::Setup(why) => f.write_str(why),
+            Self::Setup(e) => write!(f, "{e}"),
         }
     }
 }
@@ -228,6 +195,8 @@ impl std::error::Error for StartError {
             Self::LoadApp(e) => Some(e),
             Self::Io(e) => Some(e),
             Self::Tls(e) => Some(e),
+            Self::NulInConf(e) => Some(e),
+            Self::Setup(e) => Some(e),
             _ => None,
         }
     }
@@ -300,183 +269,33 @@ impl Server {
     pub fn start_with_setup(
         spec: ServerSpec,
         tls: Option<TlsContext>,
-        before_threads: impl FnOnce() -> Result<(), String>,
+        before_threads: impl FnOnce() -> Result<(), ProcessError>,
     ) -> Result<Self, StartError> {
-        let worker_c = spec.worker_c;
-        if !(1..=256).contains(&worker_c) {
-            return Err(StartError::Invalid(format!(
-                "worker_c is {worker_c}, not 1..=256"
-            )));
-        }
-        if spec.listeners.is_empty() {
-            return Err(StartError::Invalid("no listeners".into()));
-        }
-        if spec.apps.len() > usize::from(u16::MAX) {
-            return Err(StartError::Invalid("more than 65535 apps".into()));
-        }
-        if tls.is_none()
-            && let Some(l) = spec.listeners.iter().find(|l| l.tls)
-        {
-            return Err(StartError::NoCertificates(SocketAddr::new(l.addr, l.port)));
-        }
-
-        // Listeners: worker 0's first, so that port 0 resolves once for all workers.
-        let mut per_worker: Vec<Vec<Listener>> = (0..worker_c).map(|_| Vec::new()).collect();
-        let mut local_addrs = Vec::new();
-        let mut ephemeral_port = None;
-        for l in &spec.listeners {
-            let mut port = l.port;
-            for listeners in &mut per_worker {
-                let addr = SocketAddr::new(l.addr, port);
-                let bound = net::bind_listener(l, port)
-                    .map_err(|source| StartError::Bind { addr, source })?;
-                port = bound.local.port();
-                listeners.push(bound);
-            }
-            local_addrs.push(SocketAddr::new(l.addr, port));
-            if l.port == 0 && ephemeral_port.is_none() {
-                ephemeral_port = Some(port);
-            }
-        }
-        let tls_of_port = |port: u16| {
-            local_addrs
-                .iter()
-                .zip(&spec.listeners)
-                .find(|(a, _)| a.port() == port)
-                .map(|(_, l)| l.tls)
-        };
-
-        let mut endpoints = Vec::new();
-        for (app_i, app) in spec.apps.iter().enumerate() {
-            for ep in &app.endpoints {
-                let port = match ep.port {
-                    0 => ephemeral_port.ok_or_else(|| {
-                        StartError::Invalid(format!(
-                            "app {}: endpoint {} has port 0 but no listener does",
-                            app.name, ep.id
-                        ))
-                    })?,
-                    port => port,
-                };
-                let tls = tls_of_port(port).ok_or_else(|| {
-                    StartError::Invalid(format!(
-                        "app {}: endpoint {} is on port {port}, which no listener has",
-                        app.name, ep.id
-                    ))
-                })?;
-                endpoints.push(Endpoint {
-                    app: app_i as u16,
-                    id: ep.id,
-                    authority: format!("{}:{port}", ep.host),
-                    port,
-                    tls,
-                    path: ep.path.clone(),
-                    allowed_origins: ep.allowed_origins.clone(),
-                });
-            }
-        }
-        let endpoints: Arc<[Endpoint]> = endpoints.into();
-
+        check_spec(&spec, tls.is_some())?;
+        let bound = bind_listeners(&spec)?;
+        let endpoints = resolve_endpoints(&spec, &bound)?;
         let conf = match &spec.app_conf {
-            Some(conf) => ConfView::new(conf).map(Arc::new).map_err(nul_in_conf)?,
-            None => conf_view(&spec, &local_addrs, &endpoints)?,
+            Some(conf) => conf.clone(),
+            None => crate::convert::app_conf_of_spec(&spec, &bound.local_addrs, &endpoints),
         };
-        let mut apps = Vec::new();
-        for app in &spec.apps {
-            apps.push(match &app.source {
-                AppSource::Loaded(app) => app.clone(),
-                AppSource::Path(path) => App::load(path).map_err(StartError::LoadApp)?,
-            });
-        }
-
-        let limits = &spec.limits;
-        let timeouts = &spec.timeouts;
-        let gates = (0..worker_c)
+        let conf = Arc::new(ConfView::new(&conf).map_err(StartError::NulInConf)?);
+        let apps = load_apps(&spec)?;
+        let gates = (0..spec.worker_c)
             .map(|_| EventFdWaker::new().map(|w| Arc::new(WorkerGate::new(w))))
             .collect::<io::Result<Vec<_>>>()?;
-        let ring_error = |e: ring_spsc::Error| StartError::Io(io::Error::other(e.to_string()));
-        let max_inbound_record = usize::try_from(limits.max_ws_msg_size)
-            .unwrap_or(usize::MAX)
-            .saturating_add(app_abi::records::INBOUND_HEADER_LEN + 32)
-            .min(ring_spsc::MAX_RECORD_LEN_LIMIT);
-        let inbound_conf = ring_spsc::Config::new(limits.inbound_ring_buf_size)
-            .with_realloc_multiplier(limits.realloc_multiplier)
-            .with_publish_every(limits.update_queue_size.max(1) as usize)
-            .with_max_record_len(max_inbound_record);
-        let outbound_conf = ring_spsc::Config::new(limits.outbound_ring_buf_size)
-            .with_realloc_multiplier(limits.realloc_multiplier);
-
-        // Per worker: its app ports and outbound consumers, filled app by app.
-        let mut worker_apps: Vec<Vec<AppPort>> = (0..worker_c).map(|_| Vec::new()).collect();
-        let mut worker_from_apps: Vec<Vec<ring_spsc::Consumer>> =
-            (0..worker_c).map(|_| Vec::new()).collect();
-        let mut app_handles = Vec::new();
-        let mut app_parts = Vec::new();
-        for app in apps {
-            let gate = Arc::new(SleepGate::new());
-            let (mut inbound, mut links, mut producers) = (Vec::new(), Vec::new(), Vec::new());
-            for (w, worker_gate) in gates.iter().enumerate() {
-                let (to_app, from_worker) =
-                    ring_spsc::channel(inbound_conf.clone()).map_err(ring_error)?;
-                let (to_worker, from_app) =
-                    ring_spsc::channel(outbound_conf.clone()).map_err(ring_error)?;
-                inbound.push(from_worker);
-                links.push(WorkerLink::new(to_worker, worker_gate.clone()));
-                producers.push(to_app);
-                worker_from_apps[w].push(from_app);
-            }
-            app_parts.push((app, inbound, links, gate, producers));
-        }
+        let (app_rings, from_apps) = build_rings(&spec.settings, apps, &gates)?;
         before_threads().map_err(StartError::Setup)?;
-        for (app_i, (app, inbound, links, gate, producers)) in app_parts.into_iter().enumerate() {
-            let handle = AppThread::new(
-                app,
-                conf.clone(),
-                app_i,
-                inbound,
-                links,
-                gate.clone(),
-                Arc::new(MonotonicClock),
-            )
-            .spawn()?;
-            for (w, to_app) in producers.into_iter().enumerate() {
-                worker_apps[w].push(AppPort {
-                    to_app,
-                    gate: gate.clone(),
-                    status: handle.status().clone(),
-                    dirty: false,
-                    members: Vec::new(),
-                });
-            }
-            app_handles.push(handle);
-        }
+        let (app_handles, worker_apps) = spawn_app_threads(app_rings, &conf, spec.worker_c)?;
 
-        let settings = Arc::new(Settings {
-            ws: ws_proto::Config {
-                max_message_size: limits.max_ws_msg_size,
-                max_frame_chain_size: limits.max_ws_frame_chain_size,
-                ping_interval: timeouts.ping_interval,
-                pong_wait: timeouts.pong_wait,
-                close_timeout: timeouts.shutdown_wait_ws,
-            },
-            rbuf_size: limits.worker_rbuf_size.max(MIN_RBUF),
-            max_client_backlog: limits.max_client_backlog,
-            max_conns: (limits.fd_alloc_c as usize / worker_c).max(1),
-            epoll_events: limits.epoll_buf_elem_c as usize,
-            handshake_wait: timeouts.handshake_wait,
-            shutdown_wait_http: timeouts.shutdown_wait_http,
-            shutdown_wait_ws: timeouts.shutdown_wait_ws,
-            outbound_batch: OUTBOUND_BATCH,
-        });
         let stop = Arc::new(AtomicBool::new(false));
-        let counters: Vec<Arc<WorkerCounters>> = (0..worker_c)
+        let counters: Vec<Arc<WorkerCounters>> = (0..spec.worker_c)
             .map(|_| Arc::new(WorkerCounters::new(spec.listeners.len(), spec.apps.len())))
             .collect();
         let metrics = Metrics::new(
             counters.clone(),
             spec.listeners
                 .iter()
-                .zip(&local_addrs)
+                .zip(&bound.local_addrs)
                 .map(|(l, &addr)| ListenerInfo { addr, tls: l.tls })
                 .collect(),
             spec.apps
@@ -489,15 +308,17 @@ impl Server {
             workers: Vec::new(),
             gates: gates.clone(),
             apps: app_handles,
-            local_addrs,
+            local_addrs: bound.local_addrs,
             stop: stop.clone(),
             tls: tls.clone(),
             metrics,
         };
-        let parts = per_worker
+        let settings = Arc::new(worker_settings(&spec.settings, spec.worker_c));
+        let parts = bound
+            .per_worker
             .into_iter()
             .zip(worker_apps)
-            .zip(worker_from_apps)
+            .zip(from_apps)
             .enumerate();
         for (index, ((listeners, apps), from_apps)) in parts {
             // Only workers with a TLS listener need it (every worker has every listener).
@@ -593,85 +414,222 @@ impl Drop for Server {
     }
 }
 
-/// The configuration view apps read (`rs_get_conf`), built from the spec.
-fn conf_view(
-    spec: &ServerSpec,
-    local_addrs: &[SocketAddr],
-    endpoints: &[Endpoint],
-) -> Result<Arc<ConfView>, StartError> {
-    let limits = &spec.limits;
-    let secs = |d: Duration| u32::try_from(d.as_secs()).unwrap_or(u32::MAX);
-    let ports = spec
-        .listeners
-        .iter()
-        .zip(local_addrs)
-        .map(|(l, addr)| PortConf {
-            port_number: addr.port(),
-            is_unencrypted: !l.tls,
-            ip_addrs: vec![l.addr.to_string()],
-            interface: l.interface.clone(),
-            ipv4only: l.addr.is_ipv4(),
-            ipv6only: l.addr.is_ipv6() && l.ipv6_only,
-            ipv4_is_embedded_in_ipv6: l.addr.is_ipv6() && !l.ipv6_only,
-        })
-        .collect();
-    let apps = spec
-        .apps
-        .iter()
-        .enumerate()
-        .map(|(i, app)| {
-            let mut conf = AppConf::new(
-                app.name.clone(),
-                match &app.source {
-                    AppSource::Loaded(loaded) => loaded.source().to_owned(),
-                    AppSource::Path(path) => path.display().to_string(),
-                },
-            );
-            conf.no_open_cb = app.no_open_cb;
-            conf.no_close_cb = app.no_close_cb;
-            conf.endpoints = endpoints
-                .iter()
-                .filter(|ep| usize::from(ep.app) == i)
-                .map(|ep| EndpointConf {
-                    endpoint_id: ep.id,
-                    url: format!(
-                        "{}://{}{}",
-                        if ep.tls { "wss" } else { "ws" },
-                        ep.authority,
-                        ep.path
-                    ),
-                    allowed_origins: ep.allowed_origins.clone(),
-                })
-                .collect();
-            conf
-        })
-        .collect();
-    let conf = Conf {
-        worker_c: spec.worker_c as u32,
-        fd_alloc_c: limits.fd_alloc_c,
-        max_ws_msg_size: limits.max_ws_msg_size,
-        max_ws_frame_chain_size: limits.max_ws_frame_chain_size,
-        realloc_multiplier: limits.realloc_multiplier,
-        worker_rbuf_size: limits.worker_rbuf_size as u64,
-        inbound_ring_buf_size: limits.inbound_ring_buf_size as u64,
-        outbound_ring_buf_size: limits.outbound_ring_buf_size as u64,
-        epoll_buf_elem_c: limits.epoll_buf_elem_c,
-        update_queue_size: limits.update_queue_size,
-        shutdown_wait_http: secs(spec.timeouts.shutdown_wait_http),
-        shutdown_wait_ws: secs(spec.timeouts.shutdown_wait_ws),
-        // A spec built in code switches no user and logs no syslog of its own.
-        user: String::new(),
-        max_client_backlog: limits.max_client_backlog as u64,
-        handshake_wait: secs(spec.timeouts.handshake_wait),
-        ping_interval: spec.timeouts.ping_interval.map_or(0, secs),
-        pong_wait: secs(spec.timeouts.pong_wait),
-        ports,
-        apps,
-        ..Conf::default()
-    };
-    ConfView::new(&conf).map(Arc::new).map_err(nul_in_conf)
+/// The rules [`ServerSpec`] cannot express in its types.
+fn check_spec(spec: &ServerSpec, has_certs: bool) -> Result<(), StartError> {
+    if !(1..=256).contains(&spec.worker_c) {
+        return Err(StartError::WorkerCount(spec.worker_c));
+    }
+    if spec.listeners.is_empty() {
+        return Err(StartError::NoListeners);
+    }
+    if spec.apps.len() > usize::from(u16::MAX) {
+        return Err(StartError::TooManyApps(spec.apps.len()));
+    }
+    if !has_certs && let Some(l) = spec.listeners.iter().find(|l| l.tls) {
+        return Err(StartError::NoCertificates(SocketAddr::new(l.addr, l.port)));
+    }
+    Ok(())
 }
 
-fn nul_in_conf(e: std::ffi::NulError) -> StartError {
-    StartError::Invalid(format!("a name or URL holds a NUL byte: {e}"))
+/// The listening sockets: each worker binds each listener (`SO_REUSEPORT`).
+struct BoundListeners {
+    /// Per worker, one per [`ListenerSpec`] in order.
+    per_worker: Vec<Vec<Listener>>,
+    /// Per [`ListenerSpec`], with the real port where the spec said 0.
+    local_addrs: Vec<SocketAddr>,
+    /// The port the first listener given port 0 got (endpoints with port 0 are served there).
+    ephemeral_port: Option<u16>,
+}
+
+/// Binds every listener once per worker; worker 0's first, so that port 0 resolves once for
+/// all workers.
+fn bind_listeners(spec: &ServerSpec) -> Result<BoundListeners, StartError> {
+    let mut per_worker: Vec<Vec<Listener>> = (0..spec.worker_c).map(|_| Vec::new()).collect();
+    let mut local_addrs = Vec::new();
+    let mut ephemeral_port = None;
+    for l in &spec.listeners {
+        let mut port = l.port;
+        for listeners in &mut per_worker {
+            let addr = SocketAddr::new(l.addr, port);
+            let bound =
+                net::bind_listener(l, port).map_err(|source| StartError::Bind { addr, source })?;
+            port = bound.local.port();
+            listeners.push(bound);
+        }
+        local_addrs.push(SocketAddr::new(l.addr, port));
+        if l.port == 0 && ephemeral_port.is_none() {
+            ephemeral_port = Some(port);
+        }
+    }
+    Ok(BoundListeners {
+        per_worker,
+        local_addrs,
+        ephemeral_port,
+    })
+}
+
+/// Every app's endpoints, each on a bound port (whose TLS-ness it takes).
+fn resolve_endpoints(
+    spec: &ServerSpec,
+    bound: &BoundListeners,
+) -> Result<Arc<[Endpoint]>, StartError> {
+    let tls_of_port = |port: u16| {
+        bound
+            .local_addrs
+            .iter()
+            .zip(&spec.listeners)
+            .find(|(a, _)| a.port() == port)
+            .map(|(_, l)| l.tls)
+    };
+    let mut endpoints = Vec::new();
+    for (app_i, app) in spec.apps.iter().enumerate() {
+        for ep in &app.endpoints {
+            let no_listener = || StartError::EndpointPort {
+                app: app.name.clone(),
+                endpoint: ep.id,
+                port: ep.port,
+            };
+            let port = match ep.port {
+                0 => bound.ephemeral_port.ok_or_else(no_listener)?,
+                port => port,
+            };
+            let tls = tls_of_port(port).ok_or_else(no_listener)?;
+            endpoints.push(Endpoint {
+                app: app_i as u16,
+                id: ep.id,
+                authority: format!("{}:{port}", ep.host),
+                port,
+                tls,
+                path: ep.path.clone(),
+                allowed_origins: ep.allowed_origins.clone(),
+            });
+        }
+    }
+    Ok(endpoints.into())
+}
+
+fn load_apps(spec: &ServerSpec) -> Result<Vec<App>, StartError> {
+    spec.apps
+        .iter()
+        .map(|app| match &app.source {
+            AppSource::Loaded(app) => Ok(app.clone()),
+            AppSource::Path(path) => App::load(path).map_err(StartError::LoadApp),
+        })
+        .collect()
+}
+
+/// One app's ends of its rings, before its thread exists.
+struct AppRings {
+    app: App,
+    /// From each worker (the app reads).
+    inbound: Vec<ring_spsc::Consumer>,
+    /// To each worker (the app writes), with that worker's gate.
+    links: Vec<WorkerLink<EventFdWaker>>,
+    gate: Arc<SleepGate<futex_loop::SysFutex>>,
+    /// To the app, one per worker (each worker writes its own).
+    to_app: Vec<ring_spsc::Producer>,
+}
+
+/// A ring pair between every worker and every app. Returns the apps' ends and, per worker,
+/// the consumers of what each app sends it (in app order).
+fn build_rings(
+    settings: &Settings,
+    apps: Vec<App>,
+    gates: &[Arc<WorkerGate<EventFdWaker>>],
+) -> Result<(Vec<AppRings>, Vec<Vec<ring_spsc::Consumer>>), StartError> {
+    let ring_error = |e: ring_spsc::Error| StartError::Io(io::Error::other(e.to_string()));
+    let max_inbound_record = usize::try_from(settings.max_ws_msg_size)
+        .unwrap_or(usize::MAX)
+        .saturating_add(app_abi::records::INBOUND_HEADER_LEN + 32)
+        .min(ring_spsc::MAX_RECORD_LEN_LIMIT);
+    let inbound_conf = ring_spsc::Config::new(to_usize(settings.inbound_ring_buf_size))
+        .with_realloc_multiplier(settings.realloc_multiplier)
+        .with_publish_every(settings.update_queue_size.max(1) as usize)
+        .with_max_record_len(max_inbound_record);
+    let outbound_conf = ring_spsc::Config::new(to_usize(settings.outbound_ring_buf_size))
+        .with_realloc_multiplier(settings.realloc_multiplier);
+    let mut from_apps: Vec<Vec<ring_spsc::Consumer>> = gates.iter().map(|_| Vec::new()).collect();
+    let mut app_rings = Vec::new();
+    for app in apps {
+        let mut rings = AppRings {
+            app,
+            inbound: Vec::new(),
+            links: Vec::new(),
+            gate: Arc::new(SleepGate::new()),
+            to_app: Vec::new(),
+        };
+        for (worker_gate, from_app_of_worker) in gates.iter().zip(&mut from_apps) {
+            let (to_app, from_worker) =
+                ring_spsc::channel(inbound_conf.clone()).map_err(ring_error)?;
+            let (to_worker, from_app) =
+                ring_spsc::channel(outbound_conf.clone()).map_err(ring_error)?;
+            rings.inbound.push(from_worker);
+            rings
+                .links
+                .push(WorkerLink::new(to_worker, worker_gate.clone()));
+            rings.to_app.push(to_app);
+            from_app_of_worker.push(from_app);
+        }
+        app_rings.push(rings);
+    }
+    Ok((app_rings, from_apps))
+}
+
+/// One thread per app. Returns their handles and, per worker, its port to each app.
+fn spawn_app_threads(
+    app_rings: Vec<AppRings>,
+    conf: &Arc<ConfView>,
+    worker_c: usize,
+) -> Result<(Vec<AppThreadHandle>, Vec<Vec<AppPort>>), StartError> {
+    let mut worker_apps: Vec<Vec<AppPort>> = (0..worker_c).map(|_| Vec::new()).collect();
+    let mut handles = Vec::new();
+    for (app_i, rings) in app_rings.into_iter().enumerate() {
+        let handle = AppThread::new(
+            rings.app,
+            conf.clone(),
+            app_i,
+            rings.inbound,
+            rings.links,
+            rings.gate.clone(),
+            Arc::new(MonotonicClock),
+        )
+        .spawn()?;
+        for (to_app, ports) in rings.to_app.into_iter().zip(&mut worker_apps) {
+            ports.push(AppPort {
+                to_app,
+                gate: rings.gate.clone(),
+                status: handle.status().clone(),
+                dirty: false,
+                members: Vec::new(),
+            });
+        }
+        handles.push(handle);
+    }
+    Ok((handles, worker_apps))
+}
+
+/// What every worker runs with, from the global settings.
+fn worker_settings(settings: &Settings, worker_c: usize) -> WorkerSettings {
+    WorkerSettings {
+        ws: ws_proto::Config {
+            max_message_size: settings.max_ws_msg_size,
+            max_frame_chain_size: settings.max_ws_frame_chain_size,
+            ping_interval: settings.ping_interval,
+            pong_wait: settings.pong_wait,
+            close_timeout: settings.shutdown_wait_ws,
+        },
+        rbuf_size: to_usize(settings.worker_rbuf_size).max(MIN_RBUF),
+        max_client_backlog: to_usize(settings.max_client_backlog),
+        max_conns: (settings.fd_alloc_c as usize / worker_c).max(1),
+        epoll_events: settings.epoll_buf_elem_c as usize,
+        handshake_wait: settings.handshake_wait,
+        shutdown_wait_http: settings.shutdown_wait_http,
+        shutdown_wait_ws: settings.shutdown_wait_ws,
+        outbound_batch: OUTBOUND_BATCH,
+    }
+}
+
+/// Sizes are `u64` in the settings; on a 64-bit target this never saturates.
+fn to_usize(value: u64) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
 }

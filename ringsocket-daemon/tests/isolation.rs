@@ -100,7 +100,7 @@ fn app(name: &str, descriptor: &'static rs_app_descriptor, path: &str) -> AppSpe
 
 fn start(apps: Vec<AppSpec>) -> (Server, SocketAddr) {
     let mut spec = test_spec(apps);
-    spec.timeouts.shutdown_wait_ws = Duration::from_secs(2);
+    spec.settings.shutdown_wait_ws = Duration::from_secs(2);
     let server = Server::start(spec).expect("the server starts");
     let addr = server.local_addrs()[0];
     (server, addr)

@@ -111,7 +111,7 @@ fn drop_helper() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    process::log::set_level(config.log_level);
+    process::log::set_level(config.settings.log_level);
     if let Ok(ids) = std::env::var("RS_START_AS") {
         become_unprivileged(&ids);
     }

@@ -13,7 +13,7 @@ use app_abi::host::App;
 use app_abi::{AppCloseCode, DataKind, Rs, rs_app};
 use common::{Client, LIMIT, Msg, Upgrade, raw_frame, test_spec, wait_until};
 use ringsocket_daemon::server::{
-    AppSource, AppSpec, EndpointSpec, ListenerSpec, Server, ServerSpec,
+    AppSource, AppSpec, EndpointSpec, ListenerSpec, Server, ServerSpec, StartError,
 };
 use ws_proto::DataKind as Kind;
 
@@ -103,6 +103,54 @@ fn host(addr: SocketAddr) -> String {
     format!("{HOST}:{}", addr.port())
 }
 
+// ---------- startup ----------
+
+/// Each inconsistency of a spec is refused before anything binds, typed by its cause.
+#[test]
+fn inconsistent_specs_are_refused_by_cause() {
+    let refused = |spec: ServerSpec| match Server::start(spec) {
+        Ok(_) => panic!("started"),
+        Err(e) => e,
+    };
+    let mut no_workers = spec(app("echo", &ECHO));
+    no_workers.worker_c = 0;
+    let e = refused(no_workers);
+    assert!(matches!(e, StartError::WorkerCount(0)), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "invalid server spec: worker_c is 0, not 1..=256"
+    );
+
+    let mut no_listeners = spec(app("echo", &ECHO));
+    no_listeners.listeners.clear();
+    assert!(matches!(refused(no_listeners), StartError::NoListeners));
+
+    let mut elsewhere = app("echo", &ECHO);
+    elsewhere.endpoints[0].port = 1;
+    let e = refused(spec(elsewhere));
+    assert!(
+        matches!(&e, StartError::EndpointPort { app, endpoint: 7, port: 1 } if app == "echo"),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "invalid server spec: app echo: endpoint 7 is on port 1, which no listener has"
+    );
+
+    // A free port, given to the listener by number: no listener is left with port 0.
+    let free = std::net::TcpListener::bind((HOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut fixed_port = spec(app("echo", &ECHO));
+    fixed_port.listeners[0].port = free.port();
+    let e = refused(fixed_port);
+    assert!(matches!(e, StartError::EndpointPort { port: 0, .. }), "{e}");
+
+    let e = refused(spec(app("e\0cho", &ECHO)));
+    assert!(matches!(e, StartError::NulInConf(_)), "{e}");
+}
+
 // ---------- data ----------
 
 #[test]
@@ -125,8 +173,8 @@ fn echoes_text_and_binary() {
 #[test]
 fn reassembles_a_large_fragmented_message() {
     let mut spec = spec(app("echo", &ECHO));
-    spec.limits.max_ws_msg_size = 4 << 20;
-    spec.limits.max_ws_frame_chain_size = 5 << 20;
+    spec.settings.max_ws_msg_size = 4 << 20;
+    spec.settings.max_ws_frame_chain_size = 5 << 20;
     let (server, addr) = start(spec);
     let mut c = Client::connect(addr, &host(addr), "/echo");
     let payload: Vec<u8> = (0..(3 << 20)).map(|i| (i % 251) as u8).collect();
@@ -141,8 +189,8 @@ fn reassembles_a_large_fragmented_message() {
 #[test]
 fn a_message_over_the_limit_is_closed_with_1009() {
     let mut spec = spec(app("echo", &ECHO));
-    spec.limits.max_ws_msg_size = 64 << 10;
-    spec.limits.max_ws_frame_chain_size = 70 << 10;
+    spec.settings.max_ws_msg_size = 64 << 10;
+    spec.settings.max_ws_frame_chain_size = 70 << 10;
     let (server, addr) = start(spec);
     let mut c = Client::connect(addr, &host(addr), "/echo");
     c.send(Kind::Binary, &vec![1; 100 << 10]);
@@ -272,7 +320,7 @@ fn http_errors_get_complete_responses() {
 #[test]
 fn a_silent_connection_times_out() {
     let mut spec = spec(app("echo", &ECHO));
-    spec.timeouts.handshake_wait = Duration::from_millis(300);
+    spec.settings.handshake_wait = Duration::from_millis(300);
     let (server, addr) = start(spec);
     let started = Instant::now();
     let mut s = TcpStream::connect(addr).unwrap();
@@ -292,7 +340,7 @@ fn a_silent_connection_times_out() {
 fn connections_over_fd_alloc_c_are_refused() {
     let mut spec = spec(app("echo", &ECHO));
     spec.worker_c = 1;
-    spec.limits.fd_alloc_c = 2;
+    spec.settings.fd_alloc_c = 2;
     let (server, addr) = start(spec);
     let h = host(addr);
     let mut a = Client::connect(addr, &h, "/echo");
@@ -373,9 +421,9 @@ fn a_client_that_stops_reading_does_not_stall_others_and_is_closed_with_1008() {
     const N: usize = 400;
     const SIZE: usize = 64 << 10;
     let mut spec = spec(app("echo", &ECHO));
-    spec.limits.max_client_backlog = 256 << 10;
+    spec.settings.max_client_backlog = 256 << 10;
     // The slow client reads only after the fast ones are done: its close must wait for it.
-    spec.timeouts.shutdown_wait_ws = Duration::from_secs(15);
+    spec.settings.shutdown_wait_ws = Duration::from_secs(15);
     let (server, addr) = start(spec);
     let h = host(addr);
     let mut fast: Vec<Client> = (0..3).map(|_| Client::connect(addr, &h, "/echo")).collect();
@@ -414,8 +462,8 @@ fn a_client_that_stops_reading_does_not_stall_others_and_is_closed_with_1008() {
 #[test]
 fn the_server_pings_an_idle_client() {
     let mut spec = spec(app("echo", &ECHO));
-    spec.timeouts.ping_interval = Some(Duration::from_millis(200));
-    spec.timeouts.pong_wait = Duration::from_millis(500);
+    spec.settings.ping_interval = Some(Duration::from_millis(200));
+    spec.settings.pong_wait = Duration::from_millis(500);
     let (server, addr) = start(spec);
     // Taken before the upgrade, which arms the server's idle timer: a causal lower bound.
     let started = Instant::now();
@@ -433,7 +481,7 @@ fn the_server_pings_an_idle_client() {
 fn shutdown_closes_clients_with_1001() {
     const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
     let mut spec = spec(app("echo", &ECHO));
-    spec.timeouts.shutdown_wait_ws = SHUTDOWN_WAIT;
+    spec.settings.shutdown_wait_ws = SHUTDOWN_WAIT;
     let (server, addr) = start(spec);
     let h = host(addr);
     let mut clients: Vec<Client> = (0..4).map(|_| Client::connect(addr, &h, "/echo")).collect();

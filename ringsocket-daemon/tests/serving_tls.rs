@@ -389,7 +389,7 @@ fn wss_connections_over_fd_alloc_c_are_closed_without_an_answer() {
     let certs = Certs::new();
     let mut spec = spec(true);
     spec.worker_c = 1;
-    spec.limits.fd_alloc_c = 1;
+    spec.settings.fd_alloc_c = 1;
     let (server, addr) = start(spec, &certs.specs());
     let mut a = connect(addr, "a.test", &certs.client("a.test"));
     let mut s = TcpStream::connect(addr).unwrap();
@@ -406,7 +406,7 @@ fn wss_connections_over_fd_alloc_c_are_closed_without_an_answer() {
 fn a_silent_tls_client_is_closed_at_handshake_wait() {
     let certs = Certs::new();
     let mut spec = spec(true);
-    spec.timeouts.handshake_wait = Duration::from_millis(300);
+    spec.settings.handshake_wait = Duration::from_millis(300);
     let (server, addr) = start(spec, &certs.specs());
     let started = Instant::now();
     let mut s = TcpStream::connect(addr).unwrap();
@@ -425,7 +425,7 @@ fn a_silent_tls_client_is_closed_at_handshake_wait() {
 fn handshake_wait_covers_tls_and_the_upgrade_together() {
     let certs = Certs::new();
     let mut spec = spec(true);
-    spec.timeouts.handshake_wait = Duration::from_millis(600);
+    spec.settings.handshake_wait = Duration::from_millis(600);
     let (server, addr) = start(spec, &certs.specs());
     let started = Instant::now();
     let mut s = certs.client("a.test").connect(addr).expect("TLS handshake");
@@ -512,8 +512,8 @@ fn start_errors_name_the_problem() {
 fn close_codes_and_closing_handshakes_over_tls() {
     let certs = Certs::new();
     let mut spec = spec(true);
-    spec.limits.max_ws_msg_size = 1 << 20;
-    spec.limits.max_ws_frame_chain_size = 2 << 20;
+    spec.settings.max_ws_msg_size = 1 << 20;
+    spec.settings.max_ws_frame_chain_size = 2 << 20;
     let (server, addr) = start(spec, &certs.specs());
     let tls = certs.client("a.test");
 
@@ -577,9 +577,9 @@ fn a_wss_client_that_stops_reading_is_closed_with_1008() {
     const SIZE: usize = 64 << 10;
     let certs = Certs::new();
     let mut spec = spec(true);
-    spec.limits.max_client_backlog = 256 << 10;
+    spec.settings.max_client_backlog = 256 << 10;
     // The slow client reads only after the fast one is done: its close must wait for it.
-    spec.timeouts.shutdown_wait_ws = Duration::from_secs(15);
+    spec.settings.shutdown_wait_ws = Duration::from_secs(15);
     let (server, addr) = start(spec, &certs.specs());
     let tls = certs.client("a.test");
     let mut fast = connect(addr, "a.test", &tls);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use app_abi::host::App;
 use app_abi::{Rs, rs_app};
 use common::{Client, Msg, test_spec};
-use ringsocket_daemon::server::{AppSource, AppSpec, EndpointSpec, Limits, Server, ServerSpec};
+use ringsocket_daemon::server::{AppSource, AppSpec, EndpointSpec, Server, ServerSpec, Settings};
 use ws_proto::DataKind;
 
 fn echo(rs: &mut Rs, payload: &[u8]) {
@@ -43,12 +43,12 @@ fn start() -> (Server, SocketAddr) {
             no_close_cb: false,
         }],
         worker_c: 1,
-        limits: Limits {
+        settings: Settings {
             worker_rbuf_size: 256 << 10,
             inbound_ring_buf_size: 256 << 10,
             outbound_ring_buf_size: 256 << 10,
             max_client_backlog: 1 << 20,
-            ..Limits::default()
+            ..test_spec(Vec::new()).settings
         },
         ..test_spec(Vec::new())
     };

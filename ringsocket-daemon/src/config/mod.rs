@@ -37,9 +37,8 @@ pub(crate) mod tests;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-pub use app_abi::Level;
+pub use crate::settings::{Level, Settings};
 pub use error::{ConfigError, ConfigErrors, Diagnostic, Pos, Warning};
 pub use url::{EndpointUrl, UrlError, parse_endpoint_url};
 
@@ -55,49 +54,8 @@ pub struct Config {
     pub certs: Vec<Cert>,
     /// `"apps"`: at least one.
     pub apps: Vec<App>,
-    /// `"log_level"`, default notice.
-    pub log_level: Level,
-    /// `"worker_c"`: `None` (omitted or 0) means automatic, see [`Config::worker_count`].
-    pub worker_c: Option<u32>,
-    /// `"shutdown_wait_http"`: closing deadline before the upgrade, default 15 s.
-    pub shutdown_wait_http: Duration,
-    /// `"shutdown_wait_ws"`: closing-handshake deadline after the upgrade, default 30 s.
-    pub shutdown_wait_ws: Duration,
-    /// `"fd_alloc_c"`: the file descriptor budget (`RLIMIT_NOFILE`), default 4096.
-    pub fd_alloc_c: u32,
-    /// `"max_ws_msg_size"`: payload bytes per message, default 16 MiB.
-    pub max_ws_msg_size: u64,
-    /// `"max_ws_frame_chain_size"`: bytes per message including frame headers and interleaved
-    /// control frames, default 1.1 × [`max_ws_msg_size`](Self::max_ws_msg_size) rounded up.
-    pub max_ws_frame_chain_size: u64,
-    /// `"realloc_multiplier"`: growth factor of buffers, default 1.5.
-    pub realloc_multiplier: f64,
-    /// `"worker_rbuf_size"`: initial read buffer per worker, default 32 MiB.
-    pub worker_rbuf_size: u64,
-    /// `"inbound_ring_buf_size"`: initial worker → app ring size, default 64 MiB.
-    pub inbound_ring_buf_size: u64,
-    /// `"outbound_ring_buf_size"`: initial app → worker ring size, default 128 MiB.
-    pub outbound_ring_buf_size: u64,
-    /// `"owrefs_elem_c"`: initial capacity of a worker's pending-send table, default 10000.
-    pub owrefs_elem_c: u32,
-    /// `"epoll_buf_elem_c"`: events per `epoll_wait`, default 100.
-    pub epoll_buf_elem_c: u32,
-    /// `"update_queue_size"`: ring records written before they are published to the reader
-    /// (a publication batch), default 5.
-    pub update_queue_size: u32,
-    /// `"user"`: the run user, default `ringsock`; `None` (`""`) keeps the starting user.
-    pub user: Option<String>,
-    /// `"handshake_wait"`: TLS handshake + HTTP upgrade deadline, default 10 s.
-    pub handshake_wait: Duration,
-    /// `"ping_interval"`: silence before the server pings, default 30 s; `None` (0) is off.
-    pub ping_interval: Option<Duration>,
-    /// `"pong_wait"`: how long to wait for any data after a ping, default 10 s.
-    pub pong_wait: Duration,
-    /// `"max_client_backlog"`: bytes of pending output per client before it is closed with
-    /// 1008, default 8 MiB.
-    pub max_client_backlog: u64,
-    /// `"syslog_path"`: the syslog socket used with `--daemon`, default `/dev/log`.
-    pub syslog_path: PathBuf,
+    /// Every global key (`"log_level"`, `"worker_c"`, the sizes and timeouts, …).
+    pub settings: Settings,
     /// `"admin"`: the plain-HTTP admin listener (`/health`, `/metrics`); `None` (omitted) is
     /// off.
     pub admin: Option<Admin>,
@@ -331,91 +289,6 @@ impl Config {
     /// The number of worker threads: `worker_c`, or `cores` minus the number of apps, at least 1
     /// (the spec's rule).
     pub fn worker_count(&self, cores: usize) -> u32 {
-        match self.worker_c {
-            Some(n) => n,
-            None => {
-                let n = cores.saturating_sub(self.apps.len()).max(1);
-                u32::try_from(n).unwrap_or(u32::MAX)
-            }
-        }
-    }
-
-    /// The configuration as apps see it through `rs_get_conf`: turn it into an
-    /// [`app_abi::conf::ConfView`] with `ConfView::new` (which cannot fail on a validated
-    /// configuration: strings with NUL bytes are rejected here).
-    ///
-    /// `worker_c` is the resolved worker count ([`Config::worker_count`]). Every key is there,
-    /// the ones this rebuild added (`user`, `handshake_wait`, `ping_interval`, `pong_wait`,
-    /// `max_client_backlog`, `syslog_path`) after the spec's; an omitted `allowed_origins` stays
-    /// distinct from an empty one. Paths are the resolved absolute ones; URLs are as written.
-    pub fn to_app_conf(&self, worker_c: u32) -> app_abi::conf::Conf {
-        use app_abi::conf::{AppConf, CertConf, Conf, EndpointConf, PortConf};
-        let secs = |d: Duration| u32::try_from(d.as_secs()).unwrap_or(u32::MAX);
-        let path = |p: &Path| p.to_string_lossy().into_owned();
-        Conf {
-            log_level: self.log_level,
-            worker_c,
-            fd_alloc_c: self.fd_alloc_c,
-            max_ws_msg_size: self.max_ws_msg_size,
-            max_ws_frame_chain_size: self.max_ws_frame_chain_size,
-            realloc_multiplier: self.realloc_multiplier,
-            worker_rbuf_size: self.worker_rbuf_size,
-            inbound_ring_buf_size: self.inbound_ring_buf_size,
-            outbound_ring_buf_size: self.outbound_ring_buf_size,
-            owrefs_elem_c: self.owrefs_elem_c,
-            epoll_buf_elem_c: self.epoll_buf_elem_c,
-            update_queue_size: self.update_queue_size,
-            shutdown_wait_http: secs(self.shutdown_wait_http),
-            shutdown_wait_ws: secs(self.shutdown_wait_ws),
-            user: self.user.clone().unwrap_or_default(),
-            syslog_path: path(&self.syslog_path),
-            max_client_backlog: self.max_client_backlog,
-            handshake_wait: secs(self.handshake_wait),
-            ping_interval: self.ping_interval.map_or(0, secs),
-            pong_wait: secs(self.pong_wait),
-            ports: self
-                .ports
-                .iter()
-                .map(|p| PortConf {
-                    port_number: p.port_number,
-                    is_unencrypted: p.is_unencrypted,
-                    ip_addrs: p.ip_addrs.iter().map(ToString::to_string).collect(),
-                    interface: p.interface.clone(),
-                    ipv4only: p.family == IpFamily::Ipv4Only,
-                    ipv6only: p.family == IpFamily::Ipv6Only,
-                    ipv4_is_embedded_in_ipv6: p.family == IpFamily::Ipv4InIpv6,
-                })
-                .collect(),
-            certs: self
-                .certs
-                .iter()
-                .map(|c| CertConf {
-                    hostnames: c.hostnames.clone(),
-                    privkey_path: path(&c.privkey_path),
-                    pubchain_path: path(&c.pubchain_path),
-                })
-                .collect(),
-            apps: self
-                .apps
-                .iter()
-                .map(|a| {
-                    let mut app = AppConf::new(a.name.clone(), path(&a.app_path));
-                    app.no_open_cb = a.no_open_cb;
-                    app.no_close_cb = a.no_close_cb;
-                    app.wbuf_size = a.wbuf_size;
-                    app.update_queue_size = Some(a.update_queue_size);
-                    app.endpoints = a
-                        .endpoints
-                        .iter()
-                        .map(|e| EndpointConf {
-                            endpoint_id: e.endpoint_id,
-                            url: e.url_text.clone(),
-                            allowed_origins: e.allowed_origins.clone(),
-                        })
-                        .collect();
-                    app
-                })
-                .collect(),
-        }
+        self.settings.worker_count(cores, self.apps.len())
     }
 }

@@ -73,28 +73,28 @@ fn min() -> String {
 fn defaults() {
     let (c, warnings) = valid(&min());
     assert!(warnings.is_empty(), "{warnings:?}");
-    assert_eq!(c.log_level, Level::Notice);
-    assert_eq!(c.worker_c, None);
+    assert_eq!(c.settings.log_level, Level::Notice);
+    assert_eq!(c.settings.worker_c, None);
     assert_eq!(c.worker_count(2), 1);
     assert_eq!(c.worker_count(8), 7);
-    assert_eq!(c.shutdown_wait_http, Duration::from_secs(15));
-    assert_eq!(c.shutdown_wait_ws, Duration::from_secs(30));
-    assert_eq!(c.fd_alloc_c, 4096);
-    assert_eq!(c.max_ws_msg_size, 16 << 20);
-    assert_eq!(c.max_ws_frame_chain_size, 18_454_938);
-    assert_eq!(c.realloc_multiplier, 1.5);
-    assert_eq!(c.worker_rbuf_size, 32 << 20);
-    assert_eq!(c.inbound_ring_buf_size, 64 << 20);
-    assert_eq!(c.outbound_ring_buf_size, 128 << 20);
-    assert_eq!(c.owrefs_elem_c, 10_000);
-    assert_eq!(c.epoll_buf_elem_c, 100);
-    assert_eq!(c.update_queue_size, 5);
-    assert_eq!(c.user.as_deref(), Some("ringsock"));
-    assert_eq!(c.handshake_wait, Duration::from_secs(10));
-    assert_eq!(c.ping_interval, Some(Duration::from_secs(30)));
-    assert_eq!(c.pong_wait, Duration::from_secs(10));
-    assert_eq!(c.max_client_backlog, 8 << 20);
-    assert_eq!(c.syslog_path, PathBuf::from("/dev/log"));
+    assert_eq!(c.settings.shutdown_wait_http, Duration::from_secs(15));
+    assert_eq!(c.settings.shutdown_wait_ws, Duration::from_secs(30));
+    assert_eq!(c.settings.fd_alloc_c, 4096);
+    assert_eq!(c.settings.max_ws_msg_size, 16 << 20);
+    assert_eq!(c.settings.max_ws_frame_chain_size, 18_454_938);
+    assert_eq!(c.settings.realloc_multiplier, 1.5);
+    assert_eq!(c.settings.worker_rbuf_size, 32 << 20);
+    assert_eq!(c.settings.inbound_ring_buf_size, 64 << 20);
+    assert_eq!(c.settings.outbound_ring_buf_size, 128 << 20);
+    assert_eq!(c.settings.owrefs_elem_c, 10_000);
+    assert_eq!(c.settings.epoll_buf_elem_c, 100);
+    assert_eq!(c.settings.update_queue_size, 5);
+    assert_eq!(c.settings.user.as_deref(), Some("ringsock"));
+    assert_eq!(c.settings.handshake_wait, Duration::from_secs(10));
+    assert_eq!(c.settings.ping_interval, Some(Duration::from_secs(30)));
+    assert_eq!(c.settings.pong_wait, Duration::from_secs(10));
+    assert_eq!(c.settings.max_client_backlog, 8 << 20);
+    assert_eq!(c.settings.syslog_path, PathBuf::from("/dev/log"));
     assert!(c.certs.is_empty());
     let port = &c.ports[0];
     assert_eq!(
@@ -133,27 +133,30 @@ fn explicit_globals() {
         r#""log_level": "warning", "worker_c": 3, "max_ws_msg_size": 1000, "user": "", "ping_interval": 0,
   "update_queue_size": 9, "realloc_multiplier": 2, "shutdown_wait_ws": 5, "syslog_path": "/run/log","#,
     ));
-    assert_eq!(c.log_level, Level::Warning);
-    assert_eq!(c.worker_c, Some(3));
+    assert_eq!(c.settings.log_level, Level::Warning);
+    assert_eq!(c.settings.worker_c, Some(3));
     assert_eq!(c.worker_count(64), 3);
     assert_eq!(
-        c.max_ws_frame_chain_size, 1100,
+        c.settings.max_ws_frame_chain_size, 1100,
         "1.1 × the effective max_ws_msg_size"
     );
-    assert_eq!(c.user, None);
-    assert_eq!(c.ping_interval, None);
+    assert_eq!(c.settings.user, None);
+    assert_eq!(c.settings.ping_interval, None);
     assert_eq!(c.apps[0].update_queue_size, 9, "inherits the global value");
-    assert_eq!(c.realloc_multiplier, 2.0);
-    assert_eq!(c.shutdown_wait_ws, Duration::from_secs(5));
+    assert_eq!(c.settings.realloc_multiplier, 2.0);
+    assert_eq!(c.settings.shutdown_wait_ws, Duration::from_secs(5));
     assert_eq!(
-        c.shutdown_wait_http,
+        c.settings.shutdown_wait_http,
         Duration::from_secs(15),
         "not overwritten by shutdown_wait_ws"
     );
-    assert_eq!(c.syslog_path, PathBuf::from("/run/log"));
-    assert_eq!(c.worker_c, Some(3));
+    assert_eq!(c.settings.syslog_path, PathBuf::from("/run/log"));
+    assert_eq!(c.settings.worker_c, Some(3));
     let (c, _) = valid(&min_with(r#""worker_c": 0,"#));
-    assert_eq!(c.worker_c, None, "0 is automatic, as in the original");
+    assert_eq!(
+        c.settings.worker_c, None,
+        "0 is automatic, as in the original"
+    );
 }
 
 #[test]
@@ -764,7 +767,7 @@ fn examples_validate() {
             Err(e) => panic!("{}:\n{e}", path.display()),
         };
         assert!(warnings.is_empty(), "{warnings:?}");
-        assert_eq!(c.worker_c, Some(2));
+        assert_eq!(c.settings.worker_c, Some(2));
         assert!(c.ports[0].is_unencrypted);
         // With the .so path pointing at a real file, every check passes too.
         let dir = temp_dir("example");
@@ -796,7 +799,7 @@ fn converts_to_the_app_view() {
     let (c, _) = valid(&endpoints(
         r#"    {"endpoint_id": 3, "url": "wss://A.example.com:8443/chat", "allowed_origins": ["https://example.com"]}"#,
     ));
-    let conf = c.to_app_conf(c.worker_count(4));
+    let conf = crate::convert::app_conf(&c, c.worker_count(4));
     assert_eq!(conf.worker_c, 3);
     assert_eq!(
         conf.max_ws_frame_chain_size,
@@ -841,7 +844,7 @@ fn the_app_view_tells_an_omitted_origin_list_from_an_empty_one() {
         r#"    {"endpoint_id": 1, "url": "ws://localhost:8080/any"},
     {"endpoint_id": 2, "url": "ws://localhost:8080/none", "allowed_origins": []}"#,
     ));
-    let view = match app_abi::conf::ConfView::new(&c.to_app_conf(1)) {
+    let view = match app_abi::conf::ConfView::new(&crate::convert::app_conf(&c, 1)) {
         Ok(v) => v,
         Err(e) => panic!("{e}"),
     };

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use ws_proto::handshake::is_path_byte;
+
 /// A parsed endpoint `"url"`.
 ///
 /// The host is lowercased (hosts compare case-insensitively), an IPv6 literal keeps its
@@ -68,32 +70,6 @@ fn err(message: impl Into<String>, hint: Option<&str>) -> UrlError {
         message: message.into(),
         hint: hint.map(str::to_owned),
     }
-}
-
-/// A path byte a request target may carry as is (RFC 3986 §3.3: pchar and `/`).
-fn is_path_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.'
-                | b'_'
-                | b'~'
-                | b'%'
-                | b'!'
-                | b'$'
-                | b'&'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-                | b':'
-                | b'@'
-                | b'/'
-        )
 }
 
 /// Parses an endpoint URL.
@@ -254,5 +230,16 @@ mod tests {
         assert!(bad("ws://h h/").contains("valid host"));
         assert!(bad("ws://h/a b").contains("' '") || bad("ws://h/a b").contains("0x20"));
         assert!(bad("ws://h/é").contains("non-ASCII"));
+    }
+
+    // The path takes RFC 3986 pchars and `/` (ws-proto's `is_path_byte`), which include `:`
+    // and `@` that a host refuses.
+    #[test]
+    fn path_bytes() {
+        let path = "/a:b@c;d=e,f/~%41!$&'()*+-._";
+        assert_eq!(ok(&format!("ws://h{path}")).path, path);
+        assert!(bad("ws://h/a[b").contains("'['"));
+        assert!(bad("ws://h/a\"b").contains("'\"'"));
+        assert!(bad("ws://h/a\tb").contains("0x09"));
     }
 }

@@ -20,6 +20,7 @@
 use std::io::{self, Read, Write};
 use std::path::Path;
 
+use super::log::{Severity, to_terminal as terminal};
 use super::sys::{self, Forked};
 use super::{ProcessError, ensure_single_threaded};
 
@@ -32,9 +33,12 @@ pub fn daemonize(syslog_path: &Path) -> Result<(), ProcessError> {
     ensure_single_threaded("--daemon (fork)")?;
     if let Err(e) = super::log::to_syslog(syslog_path) {
         // Still on the terminal: say it where someone reads it. The sink keeps retrying.
-        eprintln!(
-            "ringsocket: warning: the syslog socket {} cannot be reached ({e}); log messages are dropped until it can",
-            syslog_path.display()
+        terminal(
+            Severity::Warning,
+            format_args!(
+                "the syslog socket {} cannot be reached ({e}); log messages are dropped until it can",
+                syslog_path.display()
+            ),
         );
     }
     // Anything buffered now would be written twice, once per process.
@@ -99,18 +103,24 @@ fn wait_for_daemon(from_daemon: &mut io::PipeReader, child: u32) -> i32 {
     match read {
         Ok(_) if report == READY => 0,
         Ok(_) if report.is_empty() => {
-            eprintln!("ringsocket: error: --daemon: the daemon exited during startup");
+            terminal(
+                Severity::Error,
+                format_args!("--daemon: the daemon exited during startup"),
+            );
             1
         }
         Ok(_) => {
-            eprintln!(
-                "ringsocket: error: --daemon: {}",
-                String::from_utf8_lossy(&report)
+            terminal(
+                Severity::Error,
+                format_args!("--daemon: {}", String::from_utf8_lossy(&report)),
             );
             1
         }
         Err(e) => {
-            eprintln!("ringsocket: error: --daemon: reading the daemon's report: {e}");
+            terminal(
+                Severity::Error,
+                format_args!("--daemon: reading the daemon's report: {e}"),
+            );
             1
         }
     }

@@ -170,6 +170,17 @@ pub fn write(severity: Severity, args: fmt::Arguments<'_>) {
     }
 }
 
+/// Writes one message to stderr whatever the sink, in the stderr format: for what the starting
+/// process of `--daemon` tells the terminal it was started from (the sink may be syslog by
+/// then, which the person at the terminal does not read).
+pub fn to_terminal(severity: Severity, args: fmt::Arguments<'_>) {
+    let mut message = String::new();
+    push_escaped(&mut message, args);
+    let line = stderr_line(severity, stderr_is_journal(), &message);
+    // Nowhere to report a failed write to stderr.
+    let _ = io::stderr().lock().write_all(line.as_bytes());
+}
+
 /// Logs a message from an app thread, prefixed with the app's name; the signature of
 /// `app_abi`'s host logger (`with_logger`).
 pub fn log_app(level: Level, app: &str, message: &str) {

@@ -152,9 +152,9 @@ impl Plan {
             keep |= CapabilitySet::NET_RAW;
         }
         Self {
-            user: config.user.clone(),
+            user: config.settings.user.clone(),
             keep,
-            nofile: u64::from(config.fd_alloc_c) + FD_HEADROOM,
+            nofile: u64::from(config.settings.fd_alloc_c) + FD_HEADROOM,
         }
     }
 }

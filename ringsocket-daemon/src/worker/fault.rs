@@ -66,9 +66,13 @@ struct State {
 impl Drop for State {
     fn drop(&mut self) {
         let c = &self.counts;
-        eprintln!(
-            "ringsocket: fault-injection: {} short reads, {} short writes, {} read EAGAINs, {} write EAGAINs",
-            c.short_reads, c.short_writes, c.read_again, c.write_again
+        crate::log!(
+            Notice,
+            "fault-injection: {} short reads, {} short writes, {} read EAGAINs, {} write EAGAINs",
+            c.short_reads,
+            c.short_writes,
+            c.read_again,
+            c.write_again
         );
     }
 }

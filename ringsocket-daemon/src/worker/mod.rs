@@ -13,11 +13,13 @@
 //!   boxed rustls session that decrypts into the shared read buffer and encrypts each client's
 //!   gathered frames into one batch of records; the code above runs unchanged on plaintext.
 
+mod backlog;
 mod conn;
 mod deadline;
 #[cfg(feature = "fault-injection")]
 mod fault;
 mod read;
+mod transport;
 mod write;
 
 use std::net::SocketAddr;
@@ -39,8 +41,9 @@ use crate::metrics::WorkerCounters;
 use crate::net::{self, Listener};
 use crate::tls::{TlsContext, TlsSession};
 pub(crate) use conn::Slot;
-use conn::{Conn, Phase, Transport};
+use conn::{Conn, Phase};
 use deadline::{Deadlines, Entry};
+use transport::Transport;
 
 /// What every worker shares, fixed at startup.
 #[derive(Debug)]
@@ -335,7 +338,7 @@ impl Worker {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(e) => {
                     // Not recoverable (EBADF, EINVAL): stop serving rather than spin.
-                    eprintln!("ringsocket: worker {}: epoll_wait failed: {e}", self.index);
+                    crate::log!(Crit, "worker {}: epoll_wait failed: {e}", self.index);
                     self.stop.store(true, Ordering::Release);
                 }
             }
@@ -407,7 +410,7 @@ impl Worker {
                 Err(e) => {
                     // EMFILE/ENFILE/ENOBUFS: the connection stays queued; try again next turn
                     // rather than spin on it now.
-                    eprintln!("ringsocket: worker {}: accept failed: {e}", self.index);
+                    crate::log!(Warning, "worker {}: accept failed: {e}", self.index);
                     return;
                 }
             };
@@ -824,8 +827,9 @@ fn push_inbound(app: &mut AppPort, record: Inbound<'_>) -> bool {
         Err(e) => {
             // Only a failed allocation or a record over the ring's limit can land here (the
             // rings grow); the caller fails the connection.
-            eprintln!(
-                "ringsocket: cannot pass a {len}-byte record to app {}: {e}",
+            crate::log!(
+                Error,
+                "cannot pass a {len}-byte record to app {}: {e}",
                 app.status.name()
             );
             false

@@ -13,7 +13,8 @@ use ws_proto::handshake::{
 };
 use ws_proto::{CloseCode, Connection, Event, Role};
 
-use super::conn::{Conn, Input, Phase};
+use super::conn::{Conn, Phase};
+use super::transport::Input;
 use super::{AppPort, Endpoint, READS_PER_TURN, Ready, Worker, push_inbound};
 use crate::tls::looks_like_tls_client_hello;
 

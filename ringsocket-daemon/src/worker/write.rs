@@ -76,8 +76,9 @@ impl Worker {
                                 deliveries.push((slot, order, Item::Close(code)));
                             }
                         }
-                        Err(e) => eprintln!(
-                            "ringsocket: worker {}: skipping a bad outbound record: {e}",
+                        Err(e) => crate::log!(
+                            Error,
+                            "worker {}: skipping a bad outbound record: {e}",
                             self.index
                         ),
                     }

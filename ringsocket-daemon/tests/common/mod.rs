@@ -23,21 +23,18 @@ use ws_proto::{ClientOutput, CloseCode, Config, Connection, DataKind, Event, Rol
 pub fn test_spec(
     apps: Vec<ringsocket_daemon::server::AppSpec>,
 ) -> ringsocket_daemon::server::ServerSpec {
-    use ringsocket_daemon::server::{Limits, ListenerSpec, ServerSpec, Timeouts};
+    use ringsocket_daemon::server::{ListenerSpec, ServerSpec, Settings};
     ServerSpec {
         listeners: vec![ListenerSpec::plain(std::net::Ipv4Addr::LOCALHOST.into(), 0)],
         apps,
         worker_c: 2,
-        limits: Limits {
+        settings: Settings {
             worker_rbuf_size: 256 << 10,
             inbound_ring_buf_size: 64 << 10,
             outbound_ring_buf_size: 64 << 10,
-            ..Limits::default()
-        },
-        timeouts: Timeouts {
             shutdown_wait_ws: Duration::from_secs(1),
             shutdown_wait_http: Duration::from_secs(1),
-            ..Timeouts::default()
+            ..Settings::default()
         },
         app_conf: None,
     }

@@ -7,7 +7,9 @@ use crate::Buffer;
 use super::head::{Header, Headers, ParseError, Scanner, is_token, list_contains, parse_version};
 use super::matching::{is_valid_origin, parse_authority};
 use super::request::HttpVersion;
-use super::write::{Sink, WriteError, check_extra_headers, put_header, write_all};
+use super::write::{
+    Sink, WriteError, check_extra_headers, put_header, put_protocols_and_end, write_all,
+};
 use super::{Limits, StatusCode, accept_key, base64_encode, is_valid_key};
 
 /// The `Sec-WebSocket-Key` for a 16-byte nonce, which must be freshly random for each
@@ -109,19 +111,7 @@ impl<'a> ClientRequest<'a> {
             if let Some(origin) = self.origin {
                 put_header(s, b"Origin", origin.as_bytes());
             }
-            if let [first, rest @ ..] = self.protocols {
-                s.put(b"Sec-WebSocket-Protocol: ");
-                s.put(first.as_bytes());
-                for p in rest {
-                    s.put(b", ");
-                    s.put(p.as_bytes());
-                }
-                s.put(b"\r\n");
-            }
-            for h in self.headers {
-                put_header(s, h.name, h.value);
-            }
-            s.put(b"\r\n");
+            put_protocols_and_end(s, self.protocols, self.headers);
         })?;
         Ok(())
     }

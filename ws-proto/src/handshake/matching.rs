@@ -4,52 +4,13 @@
 use core::fmt;
 
 use super::head::find_byte;
+use super::uri::is_reg_name_byte;
 
 /// `host[:port]` split (RFC 3986 §3.2.2, §3.2.3).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Authority<'a> {
     pub host: &'a [u8],
     pub port: Option<u16>,
-}
-
-/// A byte of a reg-name or IPv4 address: unreserved, pct-encoded or sub-delims
-/// (RFC 3986 §3.2.2).
-fn is_reg_name_byte(b: u8) -> bool {
-    REG_NAME[usize::from(b)]
-}
-
-static REG_NAME: [bool; 256] = reg_name_table();
-
-const fn reg_name_table() -> [bool; 256] {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        table[i] = reg_name_byte(i as u8);
-        i += 1;
-    }
-    table
-}
-
-const fn reg_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.'
-                | b'_'
-                | b'~'
-                | b'%'
-                | b'!'
-                | b'$'
-                | b'&'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-        )
 }
 
 /// Parses `host[:port]` (RFC 7230 §5.4, RFC 3986 §3.2.2): a non-empty reg-name, IPv4 or

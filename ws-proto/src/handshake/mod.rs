@@ -56,6 +56,7 @@ mod head;
 mod matching;
 mod request;
 mod server;
+mod uri;
 mod write;
 
 // The tests collect output in `Vec<u8>`, a `Buffer` only with `alloc`.
@@ -74,6 +75,7 @@ pub use request::{HttpVersion, Request, RequestParser, RequestStatus};
 pub use server::{
     HandshakeError, Protocols, UpgradeRequest, write_accept_response, write_error_response,
 };
+pub use uri::{is_path_byte, is_reg_name_byte};
 pub use write::WriteError;
 
 use base64::Engine as _;

@@ -11,7 +11,9 @@ use super::head::{
 };
 use super::matching::parse_authority;
 use super::request::{HttpVersion, Request};
-use super::write::{Decimal, Sink, WriteError, check_extra_headers, put_header, write_all};
+use super::write::{
+    Decimal, Sink, WriteError, check_extra_headers, put_header, put_protocols_and_end, write_all,
+};
 use super::{StatusCode, accept_key, is_valid_key};
 
 /// Why a request is not an acceptable WebSocket upgrade. Each variant maps to exactly one HTTP
@@ -439,13 +441,7 @@ pub fn write_accept_response<B: Buffer + ?Sized>(
     write_all(out, |s: &mut dyn Sink| {
         s.put(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
         put_header(s, b"Sec-WebSocket-Accept", &accept);
-        if let Some(p) = protocol {
-            put_header(s, b"Sec-WebSocket-Protocol", p.as_bytes());
-        }
-        for h in headers {
-            put_header(s, h.name, h.value);
-        }
-        s.put(b"\r\n");
+        put_protocols_and_end(s, protocol.as_slice(), headers);
     })?;
     Ok(())
 }

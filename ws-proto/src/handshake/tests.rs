@@ -161,6 +161,23 @@ Sec-WebSocket-Protocol: chat\r\n\
     )
     .unwrap();
     assert!(out.ends_with(b"xOo=\r\nSet-Cookie: a=b\r\n\r\n"));
+    // The subprotocol before the extra headers, these in the caller's order.
+    out.clear();
+    write_accept_response(
+        KEY.as_bytes(),
+        Some("chat"),
+        &[Header::new(b"Set-Cookie", b"a=b"), Header::new(b"X-A", b"")],
+        &mut out,
+    )
+    .unwrap();
+    assert!(
+        out.ends_with(b"xOo=\r\nSec-WebSocket-Protocol: chat\r\nSet-Cookie: a=b\r\nX-A: \r\n\r\n")
+    );
+    out.clear();
+    write_accept_response(KEY.as_bytes(), None, &[], &mut out).unwrap();
+    assert!(out.ends_with(
+        b"Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+    ));
 }
 
 // RFC 6455 §4.2.1 and RFC 7230 §3.1.1, §3.3.3, §5.3, §5.4: each rule with its status.
@@ -919,6 +936,21 @@ fn client_request_server_parse_round_trip() {
         .headers(&headers)
         .write(&key, &mut out)
         .unwrap();
+    // Byte for byte, header order included.
+    assert_eq!(
+        out,
+        b"GET /chat?room=1 HTTP/1.1\r\n\
+Host: example.com:8080\r\n\
+Upgrade: websocket\r\n\
+Connection: Upgrade\r\n\
+Sec-WebSocket-Key: BwcHBwcHBwcHBwcHBwcHBw==\r\n\
+Sec-WebSocket-Version: 13\r\n\
+Origin: https://example.com\r\n\
+Sec-WebSocket-Protocol: v2.chat, chat\r\n\
+Cookie: session=1\r\n\
+Authorization: Bearer x\r\n\
+\r\n"
+    );
     let (len, req) = complete(&out);
     assert_eq!(len, out.len());
     let up = req.validate_upgrade().unwrap();
@@ -936,10 +968,19 @@ fn client_request_server_parse_round_trip() {
     ClientRequest::new("example.com", "/")
         .write(&key, &mut out)
         .unwrap();
+    assert!(out.ends_with(b"Version: 13\r\n\r\n"));
     let up = upgrade(&out).unwrap();
     assert_eq!(up.origin(), None);
     assert_eq!(up.protocols().count(), 0);
     assert_eq!(up.request().headers().len(), 5);
+
+    // One subprotocol: a one-item list.
+    out.clear();
+    ClientRequest::new("example.com", "/")
+        .protocols(&["chat"])
+        .write(&key, &mut out)
+        .unwrap();
+    assert!(out.ends_with(b"Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n"));
 }
 
 // RFC 6455 §4.2.2, §4.1 client steps 1-6: what the server writes, the client accepts, and the

@@ -136,6 +136,30 @@ pub(super) fn put_header(sink: &mut dyn Sink, name: &[u8], value: &[u8]) {
     sink.put(b"\r\n");
 }
 
+/// How both sides end a head: `Sec-WebSocket-Protocol` with `protocols` on one line
+/// (RFC 7230 §7 list syntax; none at all when empty), the caller's extra `headers`, then the
+/// blank line. One writer, so that the request and the `101` cannot drift apart in how they
+/// end.
+pub(super) fn put_protocols_and_end(
+    sink: &mut dyn Sink,
+    protocols: &[&str],
+    headers: &[Header<'_>],
+) {
+    if let [first, rest @ ..] = protocols {
+        sink.put(b"Sec-WebSocket-Protocol: ");
+        sink.put(first.as_bytes());
+        for p in rest {
+            sink.put(b", ");
+            sink.put(p.as_bytes());
+        }
+        sink.put(b"\r\n");
+    }
+    for h in headers {
+        put_header(sink, h.name, h.value);
+    }
+    sink.put(b"\r\n");
+}
+
 /// Checks caller-supplied headers: token names, injection-free values, none of `reserved`.
 pub(super) fn check_extra_headers(
     headers: &[Header<'_>],

@@ -1,0 +1,148 @@
+//! The global settings: every top-level scalar key of `ringsocket.json`, defined once.
+//!
+//! [`Settings`] is what the validator produces ([`crate::config::Config::settings`]), what the
+//! serving core runs with ([`crate::server::ServerSpec::settings`]) and what the app-facing
+//! configuration view is derived from ([`crate::convert`]). Adding a global key is one entry in
+//! the table below (name, type, default, meaning), its rule in `config/validate/globals.rs`
+//! (the compiler asks for it: the validator builds a `Settings` literal) and its row in
+//! `docs/configuration.md` (a test asks for that).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use app_abi::Level;
+
+const MIB: u64 = 1 << 20;
+
+/// The spec's default `max_ws_frame_chain_size` for a given `max_ws_msg_size`: 1.1 × the
+/// message size, rounded up (room for the frame headers and interleaved control frames).
+pub const fn default_frame_chain_size(max_ws_msg_size: u64) -> u64 {
+    max_ws_msg_size.saturating_mul(11).div_ceil(10)
+}
+
+/// Defines [`Settings`], its [`Default`] and [`Settings::KEYS`] from one list of
+/// `key: Type = default` entries, so the three cannot drift apart.
+macro_rules! settings {
+    ($( $(#[doc = $doc:literal])* $key:ident : $ty:ty = $default:expr, )*) => {
+        /// The global keys of `ringsocket.json`, resolved (see the module docs). Each field is
+        /// named as its key; [`Default`] gives the documented defaults.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Settings {
+            $( $(#[doc = $doc])* pub $key: $ty, )*
+        }
+
+        impl Default for Settings {
+            fn default() -> Self {
+                Self { $( $key: $default, )* }
+            }
+        }
+
+        impl Settings {
+            /// The keys, as written in `ringsocket.json`, in the order of the reference.
+            pub const KEYS: &[&str] = &[$(stringify!($key)),*];
+        }
+    };
+}
+
+settings! {
+    /// Least important level logged.
+    log_level: Level = Level::Notice,
+    /// Worker threads; `None` (0 or omitted) is automatic: cores minus apps, at least 1 (see
+    /// [`Settings::worker_count`]).
+    worker_c: Option<u32> = None,
+    /// Before the upgrade completes (after an HTTP error response): how long to wait for the
+    /// client to close.
+    shutdown_wait_http: Duration = Duration::from_secs(15),
+    /// After a close frame (ours or theirs): how long to wait for the closing handshake and the
+    /// TCP close; also the shutdown's wait.
+    shutdown_wait_ws: Duration = Duration::from_secs(30),
+    /// The file descriptor budget (`RLIMIT_NOFILE`); bounds connections over all workers (extra
+    /// ones get a 503).
+    fd_alloc_c: u32 = 4096,
+    /// Payload bytes per message (1009 beyond).
+    max_ws_msg_size: u64 = 16 * MIB,
+    /// Bytes per message including frame headers and interleaved control frames (1009 beyond).
+    max_ws_frame_chain_size: u64 = default_frame_chain_size(16 * MIB),
+    /// Growth factor of buffers and rings that run out of space.
+    realloc_multiplier: f64 = 1.5,
+    /// Each worker's initial read buffer (at least 16 KiB is used).
+    worker_rbuf_size: u64 = 32 * MIB,
+    /// Initial size of each worker → app ring.
+    inbound_ring_buf_size: u64 = 64 * MIB,
+    /// Initial size of each app → worker ring.
+    outbound_ring_buf_size: u64 = 128 * MIB,
+    /// Initial capacity of a worker's pending-send table.
+    owrefs_elem_c: u32 = 10_000,
+    /// Events taken per `epoll_wait`.
+    epoll_buf_elem_c: u32 = 100,
+    /// Ring records written before they are published to the reader (workers also publish at
+    /// the end of every turn).
+    update_queue_size: u32 = 5,
+    /// The run user when started as root; `None` (`""`) keeps the starting user.
+    user: Option<String> = Some("ringsock".into()),
+    /// From accept to a complete upgrade request, the TLS handshake included (then 408 and
+    /// close; a TLS client still in its handshake is just closed).
+    handshake_wait: Duration = Duration::from_secs(10),
+    /// Silence after which the server pings; `None` (0) never pings.
+    ping_interval: Option<Duration> = Some(Duration::from_secs(30)),
+    /// After a ping, how long to wait for any data before closing with 1011.
+    pong_wait: Duration = Duration::from_secs(10),
+    /// Bytes of pending output per client before it is closed with 1008.
+    max_client_backlog: u64 = 8 * MIB,
+    /// The syslog socket used with `--daemon`.
+    syslog_path: PathBuf = PathBuf::from("/dev/log"),
+}
+
+impl Settings {
+    /// The number of worker threads: `worker_c`, or `cores` minus `app_c`, at least 1 (the
+    /// spec's rule).
+    pub fn worker_count(&self, cores: usize, app_c: usize) -> u32 {
+        match self.worker_c {
+            Some(n) => n,
+            None => u32::try_from(cores.saturating_sub(app_c).max(1)).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_frame_chain_default_follows_the_message_size() {
+        let d = Settings::default();
+        assert_eq!(d.max_ws_frame_chain_size, 18_454_938);
+        assert_eq!(default_frame_chain_size(1000), 1100);
+        assert_eq!(default_frame_chain_size(125), 138);
+    }
+
+    #[test]
+    fn automatic_worker_count() {
+        let auto = Settings::default();
+        assert_eq!(auto.worker_count(2, 1), 1);
+        assert_eq!(auto.worker_count(8, 1), 7);
+        assert_eq!(auto.worker_count(1, 3), 1, "at least one");
+        let fixed = Settings {
+            worker_c: Some(3),
+            ..Settings::default()
+        };
+        assert_eq!(fixed.worker_count(64, 1), 3);
+    }
+
+    /// Every key has its row in the reference's table of global keys.
+    #[test]
+    fn every_key_is_documented() {
+        let doc = include_str!("../../docs/configuration.md");
+        let table = doc
+            .split("## Global keys")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .unwrap_or_default();
+        for key in Settings::KEYS {
+            assert!(
+                table.contains(&format!("\n| `{key}` |")),
+                "docs/configuration.md's \"Global keys\" table has no row for `{key}`"
+            );
+        }
+    }
+}
