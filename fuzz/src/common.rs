@@ -62,6 +62,8 @@ pub enum Ev {
     Ping(Vec<u8>),
     Pong(Vec<u8>),
     Close(Option<u16>, String),
+    /// A compressed message (only with permessage-deflate negotiated), not inflated.
+    Compressed(DataKind, Vec<u8>),
 }
 
 impl Ev {
@@ -100,6 +102,7 @@ impl Ev {
                 );
                 Self::Close(c.code.map(|c| c.0), c.reason.into())
             }
+            Event::Compressed { kind, payload } => Self::Compressed(kind, payload.to_vec()),
         }
     }
 }

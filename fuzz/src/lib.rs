@@ -17,6 +17,9 @@
 //!   101 writer and the client validator, rejected ones through the error writer.
 //! * [`handshake_roundtrip`]: whatever the client request writer accepts, the server parser
 //!   and validator accept and return unchanged.
+//! * [`inflate`]: a permessage-deflate payload never inflates past the size limit (nor
+//!   allocates past it), larger limits agree with smaller ones, the engine reports what the
+//!   inflater does, and what inflates round-trips through the compressor.
 
 #![forbid(unsafe_code)]
 
@@ -24,9 +27,11 @@ mod common;
 mod engine;
 mod frames;
 mod handshake;
+mod inflate;
 #[doc(hidden)]
 pub mod seeds;
 
 pub use engine::engine_ops;
 pub use frames::{frame_decoder_client, frame_decoder_server};
 pub use handshake::{handshake_request, handshake_response, handshake_roundtrip};
+pub use inflate::inflate;

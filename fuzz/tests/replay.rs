@@ -97,3 +97,8 @@ fn generated_seeds_are_current() {
         );
     }
 }
+
+#[test]
+fn inflate() {
+    replay("inflate", ws_proto_fuzz::inflate);
+}

@@ -64,6 +64,8 @@ pub enum ProtocolViolation {
     InvalidUtf8,
     /// A close reason that is not UTF-8 (§5.5.1). 1007.
     InvalidUtf8CloseReason,
+    /// A compressed message that is not valid DEFLATE data (RFC 7692 §6.2). 1007.
+    InvalidCompressedData,
 }
 
 impl ProtocolViolation {
@@ -71,7 +73,9 @@ impl ProtocolViolation {
     pub const fn close_code(&self) -> CloseCode {
         match self {
             Self::UnexpectedContinuation | Self::ExpectedContinuation => CloseCode::PROTOCOL_ERROR,
-            Self::InvalidUtf8 | Self::InvalidUtf8CloseReason => CloseCode::INVALID_PAYLOAD,
+            Self::InvalidUtf8 | Self::InvalidUtf8CloseReason | Self::InvalidCompressedData => {
+                CloseCode::INVALID_PAYLOAD
+            }
         }
     }
 }
@@ -118,6 +122,8 @@ pub enum LocalError {
     FragmentSequence,
     /// The output buffer cannot take the frame.
     OutputFull,
+    /// A compressed frame on a connection that did not negotiate `permessage-deflate`.
+    CompressionNotNegotiated,
 }
 
 macro_rules! impl_from {
@@ -168,6 +174,7 @@ impl core::fmt::Display for ProtocolViolation {
             Self::ExpectedContinuation => "new data frame inside a fragmented message",
             Self::InvalidUtf8 => "invalid UTF-8 in a text message",
             Self::InvalidUtf8CloseReason => "invalid UTF-8 in a close reason",
+            Self::InvalidCompressedData => "a compressed message that does not inflate",
         })
     }
 }
@@ -196,6 +203,7 @@ impl core::fmt::Display for LocalError {
             Self::InvalidCloseCode => "close code not valid on the wire",
             Self::FragmentSequence => "invalid fragment sequence",
             Self::OutputFull => "output buffer full",
+            Self::CompressionNotNegotiated => "permessage-deflate was not negotiated",
         })
     }
 }

@@ -48,6 +48,8 @@ extern crate alloc;
 mod buffer;
 mod close;
 mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod error;
 pub mod frame;
 pub mod handshake;

@@ -49,6 +49,34 @@ fn send(endpoint: &mut Endpoint, msg: &Msg) {
     });
 }
 
+/// Sends `msgs` one way with `send`, delivers the bytes in reads of the given sizes, and
+/// checks that they all arrived, intact and in order.
+fn one_way(
+    pair: &mut Pair,
+    server_sends: bool,
+    msgs: &[Msg],
+    reads: &[usize],
+    mut send: impl FnMut(&mut Endpoint, &Msg),
+) -> Result<(), TestCaseError> {
+    let (sender, receiver) = if server_sends {
+        (&mut pair.server, &mut pair.client)
+    } else {
+        (&mut pair.client, &mut pair.server)
+    };
+    for msg in msgs {
+        send(sender, msg);
+    }
+    let wire = std::mem::take(&mut sender.out);
+    receiver.receive_chunked(&pair.config, &wire, reads);
+    prop_assert_eq!(receiver.error, None);
+    let expected: Vec<_> = msgs
+        .iter()
+        .map(|m| common::Ev::Msg(m.kind, m.payload.clone()))
+        .collect();
+    prop_assert_eq!(&receiver.events, &expected);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -61,20 +89,7 @@ proptest! {
         server_sends in any::<bool>(),
     ) {
         let mut pair = Pair::new(Config::default());
-        let (sender, receiver) = if server_sends {
-            (&mut pair.server, &mut pair.client)
-        } else {
-            (&mut pair.client, &mut pair.server)
-        };
-        for msg in &msgs {
-            send(sender, msg);
-        }
-        let wire = std::mem::take(&mut sender.out);
-        receiver.receive_chunked(&pair.config, &wire, &reads);
-        prop_assert_eq!(receiver.error, None);
-        let expected: Vec<_> =
-            msgs.iter().map(|m| common::Ev::Msg(m.kind, m.payload.clone())).collect();
-        prop_assert_eq!(&receiver.events, &expected);
+        one_way(&mut pair, server_sends, &msgs, &reads, send)?;
     }
 
     // Any byte stream, valid or not, gives the same events, error and output however it is
@@ -119,6 +134,96 @@ proptest! {
         endpoint.receive_chunked(&config, &bytes, &[7, 1, 30]);
         if endpoint.error.is_some() {
             prop_assert_eq!(endpoint.conn.state(), ws_proto::State::Closed);
+        }
+    }
+}
+
+/// permessage-deflate (RFC 7692): compressed messages, mixed with plain fragmented ones,
+/// survive framing and any read chunking in both directions, with and without context
+/// takeover.
+#[cfg(feature = "deflate")]
+mod deflate {
+    use super::*;
+    use ws_proto::deflate::{Deflater, Inflater};
+
+    /// Sends `msg` whole, compressed when the engine finds it worth it (by `min_len`), or,
+    /// with cut points, as plain fragments (an odd number of cuts) or as its compressed data
+    /// in fragments (an even number: RSV1 on the first only).
+    fn send_maybe_compressed(
+        endpoint: &mut Endpoint,
+        deflater: &mut Deflater,
+        min_len: usize,
+        msg: &Msg,
+    ) {
+        let mut scratch = Vec::new();
+        if msg.cuts.is_empty() {
+            return endpoint.act(|conn, out| {
+                conn.send_deflated(msg.kind, &msg.payload, deflater, min_len, &mut scratch, out)
+                    .map(drop)
+                    .unwrap();
+            });
+        }
+        if msg.cuts.len() % 2 == 1 {
+            return send(endpoint, msg);
+        }
+        deflater.compress(&msg.payload, &mut scratch);
+        let mut cuts: Vec<usize> = msg
+            .cuts
+            .iter()
+            .map(|&c| usize::from(c) * scratch.len() / usize::from(u16::MAX))
+            .collect();
+        cuts.sort_unstable();
+        endpoint.act(|conn, out| {
+            let mut start = 0;
+            for cut in cuts {
+                conn.send_compressed_fragment(msg.kind, &scratch[start..cut], false, out)
+                    .unwrap();
+                start = cut;
+            }
+            conn.send_compressed_fragment(msg.kind, &scratch[start..], true, out)
+                .unwrap();
+        });
+    }
+
+    fn repetitive() -> impl Strategy<Value = Msg> {
+        // Compressible text: a few words repeated.
+        prop::collection::vec(
+            prop::sample::select(vec!["chat", "hello ", "{\"a\":1}", "é"]),
+            0..400,
+        )
+        .prop_map(|words| Msg {
+            kind: DataKind::Text,
+            payload: words.concat().into_bytes(),
+            cuts: Vec::new(),
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn compressed_round_trip_both_roles(
+            msgs in prop::collection::vec(prop_oneof![message(), repetitive()], 1..8),
+            reads in prop::collection::vec(1usize..2000, 1..6),
+            server_sends in any::<bool>(),
+            takeover in any::<bool>(),
+            level in 0u8..=9,
+            min_len in prop::sample::select(vec![0usize, 16, 1024]),
+        ) {
+            let mut pair = Pair::new(Config::default());
+            for end in [&mut pair.client, &mut pair.server] {
+                end.conn = std::mem::replace(
+                    &mut end.conn,
+                    ws_proto::Connection::new(Role::Client, &Config::default(), Default::default()),
+                )
+                .with_permessage_deflate();
+                end.inflater = Some(Inflater::new());
+                end.reset_inflater = !takeover;
+            }
+            let mut deflater = Deflater::new(level, takeover);
+            one_way(&mut pair, server_sends, &msgs, &reads, |sender, msg| {
+                send_maybe_compressed(sender, &mut deflater, min_len, msg)
+            })?;
         }
     }
 }

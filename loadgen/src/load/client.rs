@@ -616,6 +616,11 @@ impl Thread<'_> {
                     result = Err(format!("closed by the server: {frame:?}"));
                     break;
                 }
+                // Only with permessage-deflate, which this client does not offer.
+                Some(Event::Compressed { .. }) => {
+                    result = Err("a compressed message, not negotiated".into());
+                    break;
+                }
                 Some(Event::Message { payload, .. }) => {
                     let (kind, stamp) = (c.kind, parse_stamp(c.kind, payload));
                     let len = payload.len();

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
+use ws_proto::deflate::{Deflater, Inflater};
+use ws_proto::handshake::extensions::{DeflateOffer, PerMessageDeflate};
 use ws_proto::handshake::{ClientRequest, ResponseParser, ResponseStatus, encode_key};
 use ws_proto::{ClientOutput, CloseCode, Config, Connection, DataKind, Event, Role};
 
@@ -172,6 +174,13 @@ pub struct Client {
     /// TLS: the stream ended with the server's `close_notify` (a clean TLS close), not just
     /// TCP's FIN.
     pub close_notify: bool,
+    /// What the server agreed to when `permessage-deflate` was offered (`None`: declined).
+    pub deflate: Option<PerMessageDeflate>,
+    inflater: Option<Box<Inflater>>,
+    /// Messages that arrived compressed (RSV1), and their bytes on the wire and inflated.
+    pub compressed_in: u64,
+    pub compressed_wire_bytes: u64,
+    pub compressed_plain_bytes: u64,
 }
 
 impl std::fmt::Debug for Client {
@@ -188,6 +197,8 @@ pub struct Upgrade<'a> {
     pub first_bytes: &'a [u8],
     /// `wss`: TLS first, then the upgrade.
     pub tls: Option<&'a Tls>,
+    /// Offers `permessage-deflate`.
+    pub deflate: Option<DeflateOffer>,
 }
 
 impl Client {
@@ -223,6 +234,9 @@ impl Client {
         if let Some(origin) = upgrade.origin {
             request = request.origin(origin);
         }
+        if let Some(offer) = upgrade.deflate {
+            request = request.permessage_deflate(offer);
+        }
         let mut bytes = Vec::new();
         request.write(&key, &mut bytes).unwrap();
         bytes.extend_from_slice(upgrade.first_bytes);
@@ -239,6 +253,11 @@ impl Client {
             seed,
             origin: Instant::now(),
             close_notify: false,
+            deflate: None,
+            inflater: None,
+            compressed_in: 0,
+            compressed_wire_bytes: 0,
+            compressed_plain_bytes: 0,
         };
         client.stream.write_all(&bytes).unwrap();
         let mut parser = ResponseParser::new();
@@ -259,7 +278,29 @@ impl Client {
                             raw: String::from_utf8_lossy(&raw).into_owned(),
                         });
                     }
-                    response.validate(&key, &[]).expect("a valid 101");
+                    match &upgrade.deflate {
+                        None => {
+                            response.validate(&key, &[]).expect("a valid 101");
+                        }
+                        Some(offer) => {
+                            let (_, agreed) = response
+                                .validate_deflate(&key, &[], offer)
+                                .expect("a valid 101");
+                            client.deflate = agreed;
+                        }
+                    }
+                    if client.deflate.is_some() {
+                        client.conn = std::mem::replace(
+                            &mut client.conn,
+                            Connection::new(
+                                Role::Client,
+                                &Config::default(),
+                                ws_proto::Instant::default(),
+                            ),
+                        )
+                        .with_permessage_deflate();
+                        client.inflater = Some(Box::new(Inflater::new()));
+                    }
                     client.input.drain(..len);
                     return Ok(client);
                 }
@@ -296,6 +337,34 @@ impl Client {
             mask_keys: || (xorshift(seed) as u32).to_le_bytes(),
         };
         self.conn.send(kind, payload, &mut output).unwrap();
+        self.stream.write_all(&out).unwrap();
+    }
+
+    /// Sends one message compressed (permessage-deflate must have been agreed), as one frame
+    /// or, with `pieces` > 1, its compressed data in that many fragments.
+    pub fn send_compressed(&mut self, kind: DataKind, payload: &[u8], pieces: usize) {
+        let takeover = self.deflate.is_some_and(|d| !d.client_no_context_takeover);
+        let mut compressed = Vec::new();
+        // A fresh compressor each time: without takeover that is what the server expects.
+        assert!(!takeover, "the tests' client keeps no compression context");
+        Deflater::new(6, false).compress(payload, &mut compressed);
+        let mut out = Vec::new();
+        let seed = &mut self.seed;
+        let mut output = ClientOutput {
+            buffer: &mut out,
+            mask_keys: || (xorshift(seed) as u32).to_le_bytes(),
+        };
+        let size = compressed.len().div_ceil(pieces.max(1)).max(1);
+        let chunks: Vec<&[u8]> = compressed.chunks(size).collect();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let fin = i + 1 == chunks.len();
+            self.conn
+                .send_compressed_fragment(kind, chunk, fin, &mut output)
+                .unwrap();
+        }
+        if chunks.is_empty() {
+            self.conn.send_compressed(kind, &[], &mut output).unwrap();
+        }
         self.stream.write_all(&out).unwrap();
     }
 
@@ -375,7 +444,33 @@ impl Client {
                     )
                     .unwrap_or_else(|e| panic!("the server sent something invalid: {e:?}"));
                 let consumed = received.consumed;
+                let deflate = self.deflate;
                 let msg = received.event.map(|event| match event {
+                    Event::Compressed { kind, payload } => {
+                        let inflater = self.inflater.as_mut().expect("compression agreed");
+                        if deflate.is_some_and(|d| d.server_no_context_takeover) {
+                            inflater.reset();
+                        }
+                        let mut inflated = Vec::new();
+                        let wire_len = payload.len() as u64;
+                        self.conn
+                            .inflate_message(
+                                &self.config,
+                                inflater,
+                                kind,
+                                payload,
+                                &mut inflated,
+                                &mut output,
+                            )
+                            .unwrap_or_else(|e| panic!("the server sent bad compressed data: {e}"));
+                        self.compressed_in += 1;
+                        self.compressed_wire_bytes += wire_len;
+                        self.compressed_plain_bytes += inflated.len() as u64;
+                        match kind {
+                            DataKind::Text => Msg::Text(String::from_utf8(inflated).unwrap()),
+                            DataKind::Binary => Msg::Binary(inflated),
+                        }
+                    }
                     Event::Message {
                         kind: DataKind::Text,
                         payload,

@@ -139,6 +139,17 @@ pub enum Event<'a> {
     /// The peer's close frame. When we had not closed yet, our reply (echoing the code) is
     /// already in the output. The state is now [`State::Closed`].
     Close(CloseFrame<'a>),
+    /// A complete message sent compressed (RSV1, only with `permessage-deflate` negotiated:
+    /// [`Connection::with_permessage_deflate`]): `payload` is its DEFLATE data, unmasked and
+    /// reassembled but not inflated, and text is not validated yet. Inflate it with
+    /// `Connection::inflate_message` (feature `deflate`), which enforces `max_message_size`
+    /// on the inflated size and validates text, or with a codec of your own.
+    Compressed {
+        /// Text or binary, as the first frame said.
+        kind: DataKind,
+        /// The compressed payload.
+        payload: &'a [u8],
+    },
 }
 
 /// The outcome of one [`Connection::receive`] call.
@@ -221,6 +232,12 @@ pub struct Connection {
     frame_fin: bool,
     /// Whether the current data frame is masked.
     frame_masked: bool,
+    /// `permessage-deflate` was negotiated: RSV1 marks a compressed message.
+    deflate: bool,
+    /// The message being received in pieces is compressed.
+    receiving_compressed: bool,
+    /// The message being sent is compressed (its continuations must be too).
+    sending_compressed: bool,
 }
 
 impl Connection {
@@ -241,9 +258,26 @@ impl Connection {
             sending: None,
             frame_fin: false,
             frame_masked: false,
+            deflate: false,
+            receiving_compressed: false,
+            sending_compressed: false,
         };
         connection.arm_keepalive(config, now);
         connection
+    }
+
+    /// The same connection with `permessage-deflate` negotiated (RFC 7692): a message whose
+    /// first frame has RSV1 set is compressed (an [`Event::Compressed`]); RSV1 on a
+    /// continuation or control frame still fails the connection with 1002.
+    #[must_use]
+    pub const fn with_permessage_deflate(mut self) -> Self {
+        self.deflate = true;
+        self
+    }
+
+    /// Whether `permessage-deflate` was negotiated.
+    pub const fn permessage_deflate(&self) -> bool {
+        self.deflate
     }
 
     /// This end's role.
@@ -385,24 +419,161 @@ impl Connection {
         payload_len: u64,
         mask_key: Option<[u8; 4]>,
     ) -> Result<EncodedHeader, LocalError> {
+        self.data_header(kind, fin, payload_len, mask_key, false)
+    }
+
+    /// A data frame's header, after the state checks; `compressed`: the frame belongs to a
+    /// compressed message.
+    fn data_header(
+        &mut self,
+        kind: DataKind,
+        fin: bool,
+        payload_len: u64,
+        mask_key: Option<[u8; 4]>,
+        compressed: bool,
+    ) -> Result<EncodedHeader, LocalError> {
+        if compressed && !self.deflate {
+            return Err(LocalError::CompressionNotNegotiated);
+        }
         if !self.can_send_data() {
             return Err(LocalError::SendAfterClose);
         }
         self.check_mask(mask_key)?;
-        let opcode = match self.sending {
-            None => kind.opcode(),
-            Some(sending) if sending == kind => Opcode::Continuation,
+        let (opcode, rsv) = match self.sending {
+            None => (kind.opcode(), if compressed { RSV1 } else { 0 }),
+            Some(sending) if sending == kind && compressed == self.sending_compressed => {
+                (Opcode::Continuation, 0)
+            }
             Some(_) => return Err(LocalError::FragmentSequence),
         };
         self.sending = if fin { None } else { Some(kind) };
+        self.sending_compressed = compressed && !fin;
         Ok(FrameHeader {
             fin,
-            rsv: 0,
+            rsv,
             opcode,
             mask: mask_key,
             payload_len,
         }
         .encode())
+    }
+
+    /// Sends a whole message as one compressed frame (RSV1 set): `compressed` is its DEFLATE
+    /// data without the trailing `00 00 ff ff` (what `deflate::Deflater::compress` writes).
+    pub fn send_compressed<O: Output + ?Sized>(
+        &mut self,
+        kind: DataKind,
+        compressed: &[u8],
+        out: &mut O,
+    ) -> Result<(), LocalError> {
+        if self.sending.is_some() {
+            return Err(LocalError::FragmentSequence);
+        }
+        self.send_compressed_fragment(kind, compressed, true, out)
+    }
+
+    /// Sends one fragment of a compressed message: the first starts it (RSV1 set), later ones
+    /// continue it (RSV1 clear, RFC 7692 §6.1), and `fin` ends it. The pieces are the
+    /// message's DEFLATE data, split anywhere.
+    pub fn send_compressed_fragment<O: Output + ?Sized>(
+        &mut self,
+        kind: DataKind,
+        piece: &[u8],
+        fin: bool,
+        out: &mut O,
+    ) -> Result<(), LocalError> {
+        let mask = self.mask_for(out)?;
+        if out.remaining_capacity() < MAX_HEADER_LEN.saturating_add(piece.len()) {
+            return Err(LocalError::OutputFull);
+        }
+        let header = self.data_header(kind, fin, piece.len() as u64, mask, true)?;
+        write_frame(header, mask, &[], piece, out)
+    }
+
+    /// Encodes the header of a whole compressed message (one frame, RSV1 set) whose payload the
+    /// caller sends itself, e.g. the same compressed bytes to many clients with vectored
+    /// writes. The same checks as [`send_compressed`](Self::send_compressed).
+    pub fn compressed_frame_header(
+        &mut self,
+        kind: DataKind,
+        payload_len: u64,
+        mask_key: Option<[u8; 4]>,
+    ) -> Result<EncodedHeader, LocalError> {
+        if self.sending.is_some() {
+            return Err(LocalError::FragmentSequence);
+        }
+        self.data_header(kind, true, payload_len, mask_key, true)
+    }
+
+    /// Sends a whole message, compressed with `deflater` when `permessage-deflate` was
+    /// negotiated and the message is worth it: at least `min_len` bytes, within the agreed
+    /// window, and (without context takeover) smaller compressed. Else it goes as a plain
+    /// frame, which RFC 7692 allows for any message. `scratch` holds the compressed bytes.
+    /// Returns whether it went compressed.
+    #[cfg(feature = "deflate")]
+    pub fn send_deflated<O: Output + ?Sized>(
+        &mut self,
+        kind: DataKind,
+        payload: &[u8],
+        deflater: &mut crate::deflate::Deflater,
+        min_len: usize,
+        scratch: &mut alloc::vec::Vec<u8>,
+        out: &mut O,
+    ) -> Result<bool, LocalError> {
+        if !self.deflate
+            || payload.len() < min_len
+            || !deflater.can_compress(payload.len())
+            || self.sending.is_some()
+        {
+            return self.send(kind, payload, out).map(|()| false);
+        }
+        scratch.clear();
+        deflater.compress(payload, scratch);
+        // With context takeover the peer must see every message the compressor saw.
+        if !deflater.context_takeover() && scratch.len() >= payload.len() {
+            return self.send(kind, payload, out).map(|()| false);
+        }
+        self.send_compressed(kind, scratch, out).map(|()| true)
+    }
+
+    /// Inflates an [`Event::Compressed`] message into `inflated` (cleared first) with
+    /// `inflater`, enforcing `max_message_size` on the inflated size as it goes (a bomb stops
+    /// there with 1009, having allocated at most the limit) and validating text (1007). On
+    /// `Err` the connection has failed, as for [`receive`](Self::receive). Reset the inflater
+    /// before each message unless the peer takes its context over.
+    #[cfg(feature = "deflate")]
+    pub fn inflate_message<'m, O: Output + ?Sized>(
+        &mut self,
+        config: &Config,
+        inflater: &mut crate::deflate::Inflater,
+        kind: DataKind,
+        compressed: &[u8],
+        inflated: &'m mut alloc::vec::Vec<u8>,
+        out: &mut O,
+    ) -> Result<&'m [u8], ReceiveError> {
+        use crate::deflate::InflateError;
+        inflated.clear();
+        let result: Result<(), ReceiveError> =
+            match inflater.inflate(compressed, config.max_message_size, inflated) {
+                Ok(()) if kind == DataKind::Text && core::str::from_utf8(inflated).is_err() => {
+                    Err(ProtocolViolation::InvalidUtf8.into())
+                }
+                Ok(()) => Ok(()),
+                Err(InflateError::TooLarge { max }) => Err(LimitExceeded::MessageTooLarge {
+                    size: max.saturating_add(1),
+                    max,
+                }
+                .into()),
+                Err(_) => Err(ProtocolViolation::InvalidCompressedData.into()),
+            };
+        match result {
+            Ok(()) => Ok(inflated.as_slice()),
+            Err(err) => {
+                inflated.clear();
+                self.fail(err.close_code(), out);
+                Err(err)
+            }
+        }
     }
 
     /// Sends a ping (at most 125 bytes).
@@ -536,6 +707,8 @@ impl Connection {
         self.timer = Timer::None;
         self.receiving = None;
         self.sending = None;
+        self.receiving_compressed = false;
+        self.sending_compressed = false;
         self.frame_remaining = 0;
     }
 
@@ -550,8 +723,13 @@ impl Connection {
         let Some((header, header_len)) = FrameHeader::decode(input)? else {
             return Ok(Received::NEED_MORE);
         };
-        if header.rsv != 0 {
-            // No extension is ever negotiated (RFC 6455 §5.2).
+        // RSV1 is permessage-deflate's, and only on the first frame of a data message
+        // (RFC 7692 §6.1); RSV2 and RSV3 belong to no extension we negotiate (RFC 6455 §5.2).
+        let compressed = header.rsv == RSV1
+            && self.deflate
+            && !header.opcode.is_control()
+            && header.opcode != Opcode::Continuation;
+        if header.rsv != 0 && !compressed {
             return Err(MalformedFrame::ReservedBits(header.rsv).into());
         }
         match (self.role, header.mask.is_some()) {
@@ -579,8 +757,20 @@ impl Connection {
             Some(_) => self.message_len.saturating_add(header.payload_len),
             None => header.payload_len,
         };
-        if message_len > config.max_message_size {
-            let max = config.max_message_size;
+        let compressed = match self.receiving {
+            Some(_) => self.receiving_compressed,
+            None => compressed,
+        };
+        // Compressed data of an incompressible message is a little longer than the message:
+        // it is bounded by the frame-chain limit here, and the inflated size by the message
+        // limit while inflating.
+        let max_len = if compressed {
+            config.max_frame_chain_size
+        } else {
+            config.max_message_size
+        };
+        if message_len > max_len {
+            let max = max_len;
             let size = message_len;
             return Err(LimitExceeded::MessageTooLarge { size, max }.into());
         }
@@ -594,10 +784,14 @@ impl Connection {
             if let Some(key) = header.mask {
                 frame::apply_mask(payload, key, 0);
             }
-            if kind == DataKind::Text && core::str::from_utf8(payload).is_err() {
-                return Err(ProtocolViolation::InvalidUtf8.into());
-            }
-            let event = Event::Message { kind, payload };
+            let event = if compressed {
+                Event::Compressed { kind, payload }
+            } else {
+                if kind == DataKind::Text && core::str::from_utf8(payload).is_err() {
+                    return Err(ProtocolViolation::InvalidUtf8.into());
+                }
+                Event::Message { kind, payload }
+            };
             return Ok(Received {
                 consumed: frame_end,
                 event: Some(event),
@@ -608,6 +802,7 @@ impl Connection {
             message.clear();
             self.utf8.reset();
             self.receiving = Some(kind);
+            self.receiving_compressed = compressed;
         }
         self.message_len = message_len;
         self.chain_len = chain_len;
@@ -657,7 +852,7 @@ impl Connection {
             frame::apply_mask(chunk, self.mask, 0);
             self.mask = frame::rotate_key(self.mask, take);
         }
-        if self.receiving == Some(DataKind::Text) {
+        if self.receiving == Some(DataKind::Text) && !self.receiving_compressed {
             self.utf8
                 .feed(chunk)
                 .map_err(|_| ProtocolViolation::InvalidUtf8)?;
@@ -677,9 +872,11 @@ impl Connection {
         }
         let kind = self.receiving.take().unwrap_or(DataKind::Binary);
         let message: &'a M = message;
-        let event = Event::Message {
-            kind,
-            payload: message.as_slice(),
+        let payload = message.as_slice();
+        let event = if core::mem::take(&mut self.receiving_compressed) {
+            Event::Compressed { kind, payload }
+        } else {
+            Event::Message { kind, payload }
         };
         Ok(Received {
             consumed: take,
@@ -742,6 +939,9 @@ impl Connection {
         })
     }
 }
+
+/// The RSV1 bit in [`FrameHeader::rsv`]: a compressed message (RFC 7692 §6).
+const RSV1: u8 = 0b100;
 
 /// Appends a header and a payload (`prefix` then `payload`), masking the payload when `mask`
 /// is set. The caller has checked that `out` has room.

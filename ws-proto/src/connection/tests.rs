@@ -41,6 +41,7 @@ enum Ev {
     Ping(Vec<u8>),
     Pong(Vec<u8>),
     Close(Option<u16>, String),
+    Compressed(DataKind, Vec<u8>),
 }
 
 fn own(event: Event<'_>) -> Ev {
@@ -49,6 +50,7 @@ fn own(event: Event<'_>) -> Ev {
         Event::Ping(p) => Ev::Ping(p.to_vec()),
         Event::Pong(p) => Ev::Pong(p.to_vec()),
         Event::Close(c) => Ev::Close(c.code.map(|c| c.0), c.reason.into()),
+        Event::Compressed { kind, payload } => Ev::Compressed(kind, payload.to_vec()),
     }
 }
 
@@ -732,4 +734,191 @@ fn control_payload_limit_on_send() {
     );
     conn.send_pong(&[0; 125], &mut out).unwrap();
     assert_eq!(out.len(), 127);
+}
+
+// ---------- permessage-deflate (RFC 7692 §6) ----------
+
+fn deflate_server() -> Driver {
+    let mut d = Driver::new(Role::Server);
+    d.conn = d.conn.clone().with_permessage_deflate();
+    d
+}
+
+/// RFC 7692 §7.2.3.1: "Hello", compressed.
+const HELLO: [u8; 7] = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+
+#[test]
+fn rsv1_marks_a_compressed_message_only_when_negotiated() {
+    // Not negotiated: RSV1 is a reserved bit (RFC 6455 §5.2).
+    assert_fails(
+        Role::Server,
+        &masked(0xc1, &HELLO),
+        MalformedFrame::ReservedBits(4).into(),
+    );
+    for chunk in [1, 2, usize::MAX] {
+        let mut d = deflate_server();
+        let (events, err) = d.feed(&masked(0xc1, &HELLO), chunk);
+        assert_eq!(err, None);
+        assert_eq!(
+            events,
+            [Ev::Compressed(DataKind::Text, HELLO.to_vec())],
+            "chunk {chunk}"
+        );
+    }
+}
+
+#[test]
+fn a_fragmented_compressed_message_has_rsv1_on_its_first_frame_only() {
+    // §7.2.3.1's fragmented example: RSV1 on the first frame, a plain continuation.
+    let mut bytes = masked(0x41, &HELLO[..3]);
+    bytes.extend(masked(0x89, b"")); // a ping in between
+    bytes.extend(masked(0x80, &HELLO[3..]));
+    for chunk in [1, 4, usize::MAX] {
+        let mut d = deflate_server();
+        let (events, err) = d.feed(&bytes, chunk);
+        assert_eq!(err, None);
+        assert_eq!(
+            events,
+            [
+                Ev::Ping(Vec::new()),
+                Ev::Compressed(DataKind::Text, HELLO.to_vec())
+            ],
+            "chunk {chunk}"
+        );
+        // The next message is not compressed unless it says so.
+        let (events, _) = d.feed(&masked(0x81, b"plain"), chunk);
+        assert_eq!(events, [Ev::Msg(DataKind::Text, b"plain".to_vec())]);
+    }
+}
+
+#[test]
+fn rsv1_on_a_continuation_or_control_frame_and_rsv2_fail_with_1002() {
+    for bytes in [
+        [masked(0x41, &HELLO[..3]), masked(0xc0, &HELLO[3..])].concat(),
+        masked(0xc9, b""),
+        masked(0xa1, b"x"),
+        masked(0xe1, b"x"),
+    ] {
+        let mut d = deflate_server();
+        let (_, err) = d.feed_all(&bytes);
+        assert!(
+            matches!(
+                err,
+                Some(ReceiveError::Malformed(MalformedFrame::ReservedBits(_)))
+            ),
+            "{err:?}"
+        );
+        assert_eq!(d.sent_close_code(), Some(1002));
+    }
+}
+
+#[test]
+fn compressed_text_is_not_checked_before_inflating() {
+    // Compressed bytes are not UTF-8, and need not be.
+    let mut d = deflate_server();
+    let (events, err) = d.feed(&masked(0xc1, &[0xff, 0xfe, 0x00]), 1);
+    assert_eq!(err, None);
+    assert_eq!(events.len(), 1);
+}
+
+#[cfg(feature = "deflate")]
+mod inflating {
+    use super::*;
+    use crate::deflate::{Deflater, Inflater};
+
+    fn inflate(d: &mut Driver, kind: DataKind, compressed: &[u8]) -> Result<Vec<u8>, ReceiveError> {
+        let mut inflated = Vec::new();
+        let mut inflater = Inflater::new();
+        d.conn
+            .inflate_message(
+                &d.config,
+                &mut inflater,
+                kind,
+                compressed,
+                &mut inflated,
+                &mut d.out,
+            )
+            .map(<[u8]>::to_vec)
+    }
+
+    #[test]
+    fn the_rfc_example_inflates_to_hello() {
+        let mut d = deflate_server();
+        assert_eq!(inflate(&mut d, DataKind::Text, &HELLO).unwrap(), b"Hello");
+        assert_eq!(d.conn.state(), State::Open);
+    }
+
+    #[test]
+    fn a_bomb_is_stopped_at_the_message_limit_with_1009() {
+        let mut d = deflate_server();
+        d.config = Config::default().with_max_message_size(1 << 10);
+        // 1 MiB of 'a' compresses to about 1 KiB; flushed blocks concatenate, so 1,024 of
+        // them are one valid message of about 1 MiB that inflates to 1 GiB.
+        let mut block = Vec::new();
+        Deflater::new(9, false).compress(&std::vec![b'a'; 1 << 20], &mut block);
+        let mut bomb = Vec::new();
+        for _ in 0..1024 {
+            bomb.extend_from_slice(&block);
+            bomb.extend_from_slice(&[0x00, 0x00, 0xff, 0xff]);
+        }
+        assert!(bomb.len() < 2 << 20, "{}", bomb.len());
+        let err = inflate(&mut d, DataKind::Text, &bomb).unwrap_err();
+        assert!(matches!(
+            err,
+            ReceiveError::Limit(LimitExceeded::MessageTooLarge { max: 1024, .. })
+        ));
+        assert_eq!(d.sent_close_code(), Some(1009));
+        assert_eq!(d.conn.state(), State::Closed);
+    }
+
+    #[test]
+    fn inflated_text_must_be_utf8_and_garbage_fails_with_1007() {
+        let mut invalid = Vec::new();
+        Deflater::new(6, false).compress(&[b'o', b'k', 0xff], &mut invalid);
+        let mut d = deflate_server();
+        assert_eq!(
+            inflate(&mut d, DataKind::Text, &invalid),
+            Err(ProtocolViolation::InvalidUtf8.into())
+        );
+        assert_eq!(d.sent_close_code(), Some(1007));
+        let mut d = deflate_server();
+        assert_eq!(
+            inflate(&mut d, DataKind::Binary, &[0xff, 0xff, 0xff]),
+            Err(ProtocolViolation::InvalidCompressedData.into())
+        );
+        assert_eq!(d.sent_close_code(), Some(1007));
+    }
+
+    #[test]
+    fn a_client_sends_and_a_server_receives_compressed() {
+        let config = Config::default();
+        let mut client = Connection::new(Role::Client, &config, Instant::from_nanos(0))
+            .with_permessage_deflate();
+        let mut compressed = Vec::new();
+        let text = "hello hello hello hello";
+        Deflater::new(6, false).compress(text.as_bytes(), &mut compressed);
+        let mut wire = Vec::new();
+        let mut keys = || [1, 2, 3, 4];
+        let mut out = ClientOutput {
+            buffer: &mut wire,
+            mask_keys: &mut keys,
+        };
+        client
+            .send_compressed(DataKind::Text, &compressed, &mut out)
+            .unwrap();
+        assert_eq!(wire[0], 0xc1, "FIN, RSV1, text");
+        let mut d = deflate_server();
+        let (events, err) = d.feed_all(&wire);
+        assert_eq!(err, None);
+        let [Ev::Compressed(kind, payload)] = events.as_slice() else {
+            panic!("{events:?}")
+        };
+        assert_eq!(inflate(&mut d, *kind, payload).unwrap(), text.as_bytes());
+        // Without the extension, a compressed frame cannot be sent.
+        let mut plain = Connection::new(Role::Server, &config, Instant::from_nanos(0));
+        assert_eq!(
+            plain.send_compressed(DataKind::Text, &compressed, &mut Vec::new()),
+            Err(LocalError::CompressionNotNegotiated)
+        );
+    }
 }

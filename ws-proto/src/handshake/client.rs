@@ -4,6 +4,9 @@ use core::fmt;
 
 use crate::Buffer;
 
+use super::extensions::{
+    DeflateOffer, ExtensionError, PerMessageDeflate, validate_deflate_response,
+};
 use super::head::{Header, Headers, ParseError, Scanner, is_token, list_contains, parse_version};
 use super::matching::{is_valid_origin, parse_authority};
 use super::request::HttpVersion;
@@ -28,6 +31,7 @@ pub struct ClientRequest<'a> {
     origin: Option<&'a str>,
     protocols: &'a [&'a str],
     headers: &'a [Header<'a>],
+    deflate: Option<DeflateOffer>,
 }
 
 impl<'a> ClientRequest<'a> {
@@ -40,6 +44,16 @@ impl<'a> ClientRequest<'a> {
             origin: None,
             protocols: &[],
             headers: &[],
+            deflate: None,
+        }
+    }
+
+    /// Offers `permessage-deflate` with these parameters (RFC 7692 §5); check the answer with
+    /// [`Response::validate_deflate`].
+    pub const fn permessage_deflate(self, offer: DeflateOffer) -> Self {
+        Self {
+            deflate: Some(offer),
+            ..self
         }
     }
 
@@ -111,6 +125,9 @@ impl<'a> ClientRequest<'a> {
             if let Some(origin) = self.origin {
                 put_header(s, b"Origin", origin.as_bytes());
             }
+            if let Some(offer) = &self.deflate {
+                put_header(s, b"Sec-WebSocket-Extensions", offer.value().as_bytes());
+            }
             put_protocols_and_end(s, self.protocols, self.headers);
         })?;
         Ok(())
@@ -141,6 +158,8 @@ pub enum ClientError {
     /// The server chose a subprotocol that was not offered, or more than one (RFC 6455 §4.1,
     /// client step 6).
     UnexpectedProtocol,
+    /// The server's `permessage-deflate` answer does not fit the offer (RFC 7692 §7).
+    Extension(ExtensionError),
 }
 
 impl fmt::Display for ClientError {
@@ -154,6 +173,7 @@ impl fmt::Display for ClientError {
             Self::InvalidAccept => f.write_str("invalid Sec-WebSocket-Accept header"),
             Self::UnexpectedExtension => f.write_str("extension not offered"),
             Self::UnexpectedProtocol => f.write_str("subprotocol not offered"),
+            Self::Extension(e) => write!(f, "permessage-deflate answer: {e}"),
         }
     }
 }
@@ -162,6 +182,7 @@ impl core::error::Error for ClientError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Self::Parse(e) => Some(e),
+            Self::Extension(e) => Some(e),
             _ => None,
         }
     }
@@ -281,6 +302,28 @@ impl<'a> Response<'a> {
     ///
     /// No extensions are offered, so any `Sec-WebSocket-Extensions` is refused.
     pub fn validate(&self, key: &[u8], offered: &[&str]) -> Result<Option<&'a str>, ClientError> {
+        self.check(key, offered, None).map(|(protocol, _)| protocol)
+    }
+
+    /// As [`validate`](Self::validate), for a request that offered `permessage-deflate`
+    /// ([`ClientRequest::permessage_deflate`]): also returns what the server agreed to
+    /// (`None`: it declined, so no message is compressed), after checking its answer against
+    /// `offer` (RFC 7692 §7).
+    pub fn validate_deflate(
+        &self,
+        key: &[u8],
+        offered: &[&str],
+        offer: &DeflateOffer,
+    ) -> Result<(Option<&'a str>, Option<PerMessageDeflate>), ClientError> {
+        self.check(key, offered, Some(offer))
+    }
+
+    fn check(
+        &self,
+        key: &[u8],
+        offered: &[&str],
+        deflate: Option<&DeflateOffer>,
+    ) -> Result<(Option<&'a str>, Option<PerMessageDeflate>), ClientError> {
         if self.status != StatusCode::SWITCHING_PROTOCOLS {
             return Err(ClientError::Status(self.status));
         }
@@ -300,7 +343,7 @@ impl<'a> Response<'a> {
             } else if is("sec-websocket-accept") {
                 accepts += 1;
                 accepted = value == expected;
-            } else if is("sec-websocket-extensions") {
+            } else if is("sec-websocket-extensions") && deflate.is_none() {
                 // An empty list accepts nothing (RFC 7230 §7).
                 if value.iter().any(|&b| !matches!(b, b',' | b' ' | b'\t')) {
                     return Err(ClientError::UnexpectedExtension);
@@ -319,7 +362,14 @@ impl<'a> Response<'a> {
         if accepts != 1 || !accepted {
             return Err(ClientError::InvalidAccept);
         }
-        match protocol {
+        let agreed = match deflate {
+            Some(offer) => {
+                let lines = self.headers.get_all("sec-websocket-extensions");
+                validate_deflate_response(lines, offer).map_err(ClientError::Extension)?
+            }
+            None => None,
+        };
+        let protocol = match protocol {
             None => Ok(None),
             // One line holding exactly one of the offered values (compared exactly, as the
             // server must echo it).
@@ -329,7 +379,8 @@ impl<'a> Response<'a> {
                 .map(|_| core::str::from_utf8(chosen).ok())
                 .ok_or(ClientError::UnexpectedProtocol),
             Some(_) => Err(ClientError::UnexpectedProtocol),
-        }
+        }?;
+        Ok((protocol, agreed))
     }
 }
 

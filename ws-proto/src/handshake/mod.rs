@@ -52,6 +52,7 @@
 //! ```
 
 mod client;
+pub mod extensions;
 mod head;
 mod matching;
 mod request;

@@ -1491,3 +1491,76 @@ proptest! {
         prop_assert_eq!(is_valid_key(key.as_bytes()), expected);
     }
 }
+
+// RFC 7692 §5–7 end to end: the client's offer, the server's negotiation and answer, the
+// client's check of that answer.
+#[test]
+fn permessage_deflate_is_offered_negotiated_and_validated() {
+    use extensions::{DeflateOffer, DeflatePolicy, negotiate_deflate};
+    let key = encode_key(&[9; 16]);
+    let offer = DeflateOffer::browser_like();
+    let mut request_bytes = Vec::new();
+    ClientRequest::new("example.com", "/chat")
+        .permessage_deflate(offer)
+        .write(&key, &mut request_bytes)
+        .unwrap();
+    assert!(
+        request_bytes.ends_with(
+            b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+        ),
+        "{}",
+        String::from_utf8_lossy(&request_bytes)
+    );
+    let up = upgrade(&request_bytes).unwrap();
+    let agreed = negotiate_deflate(up.extensions(), &DeflatePolicy::default()).unwrap();
+    let mut value = Vec::new();
+    agreed.write_response(&mut value).unwrap();
+    assert_eq!(
+        value,
+        b"permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+    );
+    // The 101 with `extension` (if any) as the client receives it.
+    let respond = |extension: Option<&[u8]>| {
+        let mut bytes = Vec::new();
+        let headers: Vec<Header<'_>> = extension
+            .map(|value| Header::new(b"Sec-WebSocket-Extensions", value))
+            .into_iter()
+            .collect();
+        up.write_accept(None, &headers, &mut bytes).unwrap();
+        bytes
+    };
+    let validate = |bytes: &[u8], offer: Option<&DeflateOffer>| {
+        let (_, response) = complete_response(bytes);
+        match offer {
+            Some(offer) => response.validate_deflate(&key, &[], offer).map(|(_, d)| d),
+            None => response.validate(&key, &[]).map(|_| None),
+        }
+    };
+    let accepted = respond(Some(&value));
+    assert_eq!(validate(&accepted, Some(&offer)), Ok(Some(agreed)));
+    // Without the offer the same answer is an extension nobody asked for.
+    assert_eq!(
+        validate(&accepted, None),
+        Err(ClientError::UnexpectedExtension)
+    );
+    // A server that declines: no header, no compression.
+    assert_eq!(validate(&respond(None), Some(&offer)), Ok(None));
+
+    // A server may limit its own window unasked (§7.1.2.1); an unknown parameter, or a
+    // second extension, fails the connection.
+    let answer = |value: &[u8]| validate(&respond(Some(value)), Some(&offer));
+    let limited = answer(b"permessage-deflate; server_max_window_bits=10").unwrap();
+    assert_eq!(limited.map(|d| d.server_max_window_bits), Some(10));
+    for bad in [
+        &b"permessage-deflate; no_such_parameter"[..],
+        b"permessage-deflate, permessage-deflate",
+        b"x-webkit-deflate-frame",
+        b"permessage-deflate; client_max_window_bits",
+    ] {
+        assert!(
+            matches!(answer(bad), Err(ClientError::Extension(_))),
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+}

@@ -21,6 +21,8 @@ pub enum Ev {
     Ping(Vec<u8>),
     Pong(Vec<u8>),
     Close(Option<u16>, String),
+    /// A compressed message the endpoint had no inflater for.
+    Compressed(DataKind, Vec<u8>),
 }
 
 impl From<Event<'_>> for Ev {
@@ -30,6 +32,7 @@ impl From<Event<'_>> for Ev {
             Event::Ping(p) => Ev::Ping(p.to_vec()),
             Event::Pong(p) => Ev::Pong(p.to_vec()),
             Event::Close(c) => Ev::Close(c.code.map(|c| c.0), c.reason.into()),
+            Event::Compressed { kind, payload } => Ev::Compressed(kind, payload.to_vec()),
         }
     }
 }
@@ -43,6 +46,12 @@ pub struct Endpoint {
     pub events: Vec<Ev>,
     pub error: Option<ReceiveError>,
     mask_seed: u32,
+    /// With `permessage-deflate`: inflates compressed messages into [`Ev::Msg`] (reset before
+    /// each one when `reset_inflater`, i.e. the peer keeps no context).
+    #[cfg(feature = "deflate")]
+    pub inflater: Option<ws_proto::deflate::Inflater>,
+    #[cfg(feature = "deflate")]
+    pub reset_inflater: bool,
 }
 
 impl Endpoint {
@@ -55,6 +64,10 @@ impl Endpoint {
             events: Vec::new(),
             error: None,
             mask_seed: 0x9E37_79B9,
+            #[cfg(feature = "deflate")]
+            inflater: None,
+            #[cfg(feature = "deflate")]
+            reset_inflater: true,
         }
     }
 
@@ -86,8 +99,32 @@ impl Endpoint {
                 Ok(received) => {
                     let (consumed, stalled) = (received.consumed, received.is_stalled());
                     assert!(consumed <= available);
-                    if let Some(event) = received.event {
-                        self.events.push(event.into());
+                    match received.event {
+                        #[cfg(feature = "deflate")]
+                        Some(Event::Compressed { kind, payload }) if self.inflater.is_some() => {
+                            let inflater = self.inflater.as_mut().unwrap();
+                            if self.reset_inflater {
+                                inflater.reset();
+                            }
+                            let mut inflated = Vec::new();
+                            match self.conn.inflate_message(
+                                config,
+                                inflater,
+                                kind,
+                                payload,
+                                &mut inflated,
+                                &mut out,
+                            ) {
+                                Ok(message) => self.events.push(Ev::Msg(kind, message.to_vec())),
+                                Err(err) => {
+                                    self.error = Some(err);
+                                    self.pending.clear();
+                                    return;
+                                }
+                            }
+                        }
+                        Some(event) => self.events.push(event.into()),
+                        None => {}
                     }
                     self.pending.drain(..consumed);
                     if stalled {
