@@ -68,7 +68,7 @@ pub fn inflate(data: &[u8]) {
         for takeover in [false, true] {
             let mut deflater = Deflater::new(6, takeover);
             let mut wire = Vec::new();
-            deflater.compress(inflated, &mut wire);
+            deflater.compress(inflated, &mut wire).unwrap();
             let mut back = Vec::new();
             Inflater::new().inflate(&wire, 1 << 20, &mut back).unwrap();
             assert_eq!(&back, inflated);

@@ -1,6 +1,6 @@
 //! The RingSocket daemon: the global [`settings`], the configuration file ([`config`]) and
 //! what it converts into ([`convert`]), TLS ([`tls`]), the serving core ([`server`]:
-//! listeners, epoll workers, app threads), process setup ([`process`]: privileges, signals,
+//! listeners, epoll workers, app threads) with its permessage-deflate codec ([`zlib`]), process setup ([`process`]: privileges, signals,
 //! daemonizing, logging), the admin listener ([`admin`], [`metrics`]), and the startup
 //! sequence that ties them together ([`run`]).
 
@@ -15,3 +15,4 @@ pub mod server;
 pub mod settings;
 pub mod tls;
 mod worker;
+pub mod zlib;

@@ -1,11 +1,16 @@
 //! The `permessage-deflate` codec (RFC 7692 §7.2): raw DEFLATE per message, the trailing
 //! `00 00 ff ff` of a sync flush removed on the wire and added back before inflating.
 //!
-//! Built on `miniz_oxide`: pure Rust, `no_std` with `alloc`, and itself free of `unsafe`, so
-//! this crate stays `forbid(unsafe_code)` and needs no C library. The state objects are
-//! owned by the caller, so it decides their lifetime: without context takeover one
-//! [`Inflater`] and one [`Deflater`] can serve every connection of a thread (an idle
-//! connection then holds no zlib state); with it, each connection keeps its own.
+//! [`Inflater`] and [`Deflater`] hold the message-level rules: the size limit enforced while
+//! inflating (output grows step by step, never past the limit), the sync-flush tail, window
+//! limits, context takeover. The DEFLATE streams themselves come from a [`RawInflate`] and a
+//! [`RawDeflate`] the caller picks: built in is `miniz_oxide` ([`Miniz`]: pure Rust, `no_std`
+//! with `alloc`, no `unsafe` of its own, so this crate stays `forbid(unsafe_code)`); a server
+//! with `std` can plug in a faster library (the daemon uses zlib-rs through `flate2`).
+//!
+//! The state objects are owned by the caller, so it decides their lifetime: without context
+//! takeover one [`Inflater`] and one [`Deflater`] can serve every connection of a thread (an
+//! idle connection then holds no zlib state); with it, each connection keeps its own.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -16,10 +21,119 @@ use miniz_oxide::inflate::stream::InflateState;
 use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
 
 /// The sync-flush marker a sender strips from every compressed message (RFC 7692 §7.2.1).
-const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+pub const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// Output is grown by at most this much at a time, so a bomb never gets a large allocation
 /// ahead of the limit check.
 const CHUNK: usize = 16 << 10;
+/// The first output step: small messages should not pay for zeroing a whole chunk.
+const FIRST_STEP: usize = 256;
+
+/// What one call of a raw codec did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// Input bytes used.
+    pub consumed: usize,
+    /// Output bytes written.
+    pub written: usize,
+    /// (Inflating) the stream ended: a block with BFINAL set is complete.
+    pub stream_end: bool,
+}
+
+/// The input is not valid DEFLATE data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Corrupt;
+
+/// A raw DEFLATE decompressor (RFC 1951, no zlib header), a window of 2^15 bytes.
+pub trait RawInflate {
+    /// Decompresses as much of `input` into `output` as fits. No progress for lack of input
+    /// is not an error (return a step with nothing consumed or written).
+    fn inflate(&mut self, input: &[u8], output: &mut [u8]) -> Result<Step, Corrupt>;
+    /// Forgets the window and any partial stream.
+    fn reset(&mut self);
+}
+
+/// The compressor failed (a codec in a bad state); nothing usable was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeflateFailed;
+
+impl fmt::Display for DeflateFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the compressor failed")
+    }
+}
+
+impl core::error::Error for DeflateFailed {}
+
+/// A raw DEFLATE compressor (RFC 1951, no zlib header).
+pub trait RawDeflate {
+    /// Compresses as much of `input` into `output` as fits, ending with a sync flush (an
+    /// empty stored block, `00 00 ff ff`) once all of `input` is in.
+    fn deflate_sync(&mut self, input: &[u8], output: &mut [u8]) -> Result<Step, DeflateFailed>;
+    /// Forgets the window: the next message starts a fresh stream.
+    fn reset(&mut self);
+}
+
+/// `miniz_oxide`'s decompressor (about 43 KiB, on the heap).
+#[allow(missing_debug_implementations)] // the codec's state has no useful `Debug`
+pub struct MinizInflate(Box<InflateState>);
+
+impl Default for MinizInflate {
+    fn default() -> Self {
+        Self(InflateState::new_boxed(DataFormat::Raw))
+    }
+}
+
+impl RawInflate for MinizInflate {
+    fn inflate(&mut self, input: &[u8], output: &mut [u8]) -> Result<Step, Corrupt> {
+        let result =
+            miniz_oxide::inflate::stream::inflate(&mut self.0, input, output, MZFlush::None);
+        let step = Step {
+            consumed: result.bytes_consumed,
+            written: result.bytes_written,
+            stream_end: result.status == Ok(MZStatus::StreamEnd),
+        };
+        match result.status {
+            Ok(_) | Err(MZError::Buf) => Ok(step),
+            Err(_) => Err(Corrupt),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.0.reset(DataFormat::Raw);
+    }
+}
+
+/// `miniz_oxide`'s compressor (about 300 KiB, on the heap).
+#[allow(missing_debug_implementations)] // the codec's state has no useful `Debug`
+pub struct MinizDeflate(Box<CompressorOxide>);
+
+impl MinizDeflate {
+    /// A compressor at `level` (0–9).
+    pub fn new(level: u8) -> Self {
+        // Negative window bits: raw DEFLATE, no zlib header (RFC 7692 §7.2.1).
+        let flags = create_comp_flags_from_zip_params(i32::from(level.min(9)), -15, 0);
+        Self(Box::new(CompressorOxide::new(flags)))
+    }
+}
+
+impl RawDeflate for MinizDeflate {
+    fn deflate_sync(&mut self, input: &[u8], output: &mut [u8]) -> Result<Step, DeflateFailed> {
+        let result =
+            miniz_oxide::deflate::stream::deflate(&mut self.0, input, output, MZFlush::Sync);
+        match result.status {
+            Ok(_) | Err(MZError::Buf) => Ok(Step {
+                consumed: result.bytes_consumed,
+                written: result.bytes_written,
+                stream_end: false,
+            }),
+            Err(_) => Err(DeflateFailed),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.0.reset();
+    }
+}
 
 /// Why a compressed message could not be inflated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,11 +160,11 @@ impl fmt::Display for InflateError {
 impl core::error::Error for InflateError {}
 
 /// A decompressor for one peer's messages (or, without context takeover, any peer's).
-pub struct Inflater {
-    state: Box<InflateState>,
+pub struct Inflater<R: RawInflate = MinizInflate> {
+    raw: R,
 }
 
-impl fmt::Debug for Inflater {
+impl<R: RawInflate> fmt::Debug for Inflater<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Inflater").finish_non_exhaustive()
     }
@@ -63,17 +177,22 @@ impl Default for Inflater {
 }
 
 impl Inflater {
-    /// A decompressor with an empty window (about 43 KiB, on the heap).
+    /// A decompressor with an empty window, on the built-in codec.
     pub fn new() -> Self {
-        Self {
-            state: InflateState::new_boxed(DataFormat::Raw),
-        }
+        Self::with_codec(MinizInflate::default())
+    }
+}
+
+impl<R: RawInflate> Inflater<R> {
+    /// A decompressor over the caller's codec.
+    pub fn with_codec(raw: R) -> Self {
+        Self { raw }
     }
 
     /// Forgets the window: call before a message when the peer does not take its context over
     /// (or before inflating another peer's message).
     pub fn reset(&mut self) {
-        self.state.reset(DataFormat::Raw);
+        self.raw.reset();
     }
 
     /// Inflates one message's payload (its frames' payloads, concatenated), appending to
@@ -87,11 +206,14 @@ impl Inflater {
     ) -> Result<(), InflateError> {
         let limit = usize::try_from(max_len).unwrap_or(usize::MAX);
         let base = out.len();
+        let mut step = FIRST_STEP
+            .max(compressed.len().saturating_mul(4))
+            .min(CHUNK);
         for mut input in [compressed, &TAIL[..]] {
             loop {
                 let produced = out.len() - base;
                 // One byte past the limit tells "exactly at the limit" from "beyond it".
-                let room = CHUNK.min(limit.saturating_add(1).saturating_sub(produced));
+                let room = step.min(limit.saturating_add(1).saturating_sub(produced));
                 let start = out.len();
                 let needed = start + room;
                 if out.capacity() < needed {
@@ -101,35 +223,39 @@ impl Inflater {
                     out.reserve_exact(target - start);
                 }
                 out.resize(needed, 0);
-                let result = miniz_oxide::inflate::stream::inflate(
-                    &mut self.state,
-                    input,
-                    &mut out[start..],
-                    MZFlush::None,
-                );
-                out.truncate(start + result.bytes_written);
-                input = &input[result.bytes_consumed..];
+                let result = self.raw.inflate(input, &mut out[start..]);
+                let done = match result {
+                    Ok(done) => done,
+                    Err(Corrupt) => {
+                        out.truncate(start);
+                        self.reset();
+                        return Err(InflateError::Corrupt);
+                    }
+                };
+                out.truncate(start + done.written);
+                input = &input[done.consumed..];
                 if out.len() - base > limit {
                     out.truncate(base + limit);
                     self.reset();
                     return Err(InflateError::TooLarge { max: max_len });
                 }
-                match result.status {
-                    // The sender ended the stream (BFINAL): nothing may follow in this
-                    // message, and the next one starts a fresh stream.
-                    Ok(MZStatus::StreamEnd) => {
-                        self.reset();
-                        return Ok(());
-                    }
-                    Ok(_) if input.is_empty() && result.bytes_written < room => break,
-                    Ok(_) => {}
-                    // No progress for lack of input: this part is used up.
-                    Err(MZError::Buf) if input.is_empty() => break,
-                    Err(_) => {
-                        self.reset();
-                        return Err(InflateError::Corrupt);
-                    }
+                // The sender ended the stream (BFINAL): nothing may follow in this message,
+                // and the next one starts a fresh stream.
+                if done.stream_end {
+                    self.reset();
+                    return Ok(());
                 }
+                // This part is used up once the codec leaves room unused (or makes no
+                // progress for lack of input).
+                if input.is_empty() && done.written < room {
+                    break;
+                }
+                // Input left, room given, nothing done: a codec that is stuck.
+                if done.consumed == 0 && done.written == 0 {
+                    self.reset();
+                    return Err(InflateError::Corrupt);
+                }
+                step = (step * 2).min(CHUNK);
             }
         }
         Ok(())
@@ -137,14 +263,14 @@ impl Inflater {
 }
 
 /// A compressor for messages to one peer (or, without context takeover, to any peer).
-pub struct Deflater {
-    compressor: Box<CompressorOxide>,
+pub struct Deflater<R: RawDeflate = MinizDeflate> {
+    raw: R,
     context_takeover: bool,
     /// The longest message that may be compressed (see [`Deflater::with_max_window_bits`]).
     max_len: usize,
 }
 
-impl fmt::Debug for Deflater {
+impl<R: RawDeflate> fmt::Debug for Deflater<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Deflater")
             .field("context_takeover", &self.context_takeover)
@@ -155,24 +281,29 @@ impl fmt::Debug for Deflater {
 
 impl Deflater {
     /// A compressor at `level` (0–9: 1 is fastest, 6 the usual default, 9 the smallest
-    /// output). With `context_takeover`, each message may refer back to the previous ones
-    /// (smaller output, but the state must live as long as the connection); without, each
-    /// message is compressed on its own.
+    /// output) on the built-in codec. With `context_takeover`, each message may refer back to
+    /// the previous ones (smaller output, but the state must live as long as the connection);
+    /// without, each message is compressed on its own.
     pub fn new(level: u8, context_takeover: bool) -> Self {
-        // Negative window bits: raw DEFLATE, no zlib header (RFC 7692 §7.2.1).
-        let flags = create_comp_flags_from_zip_params(i32::from(level.min(9)), -15, 0);
+        Self::with_codec(MinizDeflate::new(level), context_takeover)
+    }
+}
+
+impl<R: RawDeflate> Deflater<R> {
+    /// A compressor over the caller's codec (see [`Deflater::new`]).
+    pub fn with_codec(raw: R, context_takeover: bool) -> Self {
         Self {
-            compressor: Box::new(CompressorOxide::new(flags)),
+            raw,
             context_takeover,
             max_len: usize::MAX,
         }
     }
 
     /// The same compressor, bound to a window of 2^`bits` bytes (a peer's
-    /// `server_max_window_bits`, 8..=15). The codec always searches a 2^15-byte window, so
-    /// below 15 a message is compressible only when it is no longer than the window and
-    /// starts from an empty one (no context takeover): then no match can reach further back.
-    /// Longer messages are sent uncompressed, which RFC 7692 allows for any message.
+    /// `server_max_window_bits`, 8..=15). Codecs search a 2^15-byte window, so below 15 a
+    /// message is compressible only when it is no longer than the window and starts from an
+    /// empty one (no context takeover): then no match can reach further back. Longer messages
+    /// are sent uncompressed, which RFC 7692 allows for any message.
     pub fn with_max_window_bits(self, bits: u8) -> Self {
         let max_len = if bits >= 15 {
             usize::MAX
@@ -194,33 +325,47 @@ impl Deflater {
     }
 
     /// Compresses one message, appending the bytes to send (with RSV1 set on the first frame)
-    /// to `out`, the trailing `00 00 ff ff` removed.
-    pub fn compress(&mut self, payload: &[u8], out: &mut Vec<u8>) {
+    /// to `out`, the trailing `00 00 ff ff` removed. On failure `out` is as it was and the
+    /// window is reset (with context takeover the peer's is then out of step).
+    pub fn compress(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), DeflateFailed> {
         if !self.context_takeover {
-            self.compressor.reset();
+            self.raw.reset();
         }
         let base = out.len();
         let mut input = payload;
         loop {
             let start = out.len();
-            let room = CHUNK.max(input.len() / 2);
+            // Text compresses to well under half; the rest comes in further steps.
+            let room = (input.len() / 2).clamp(FIRST_STEP, CHUNK.max(input.len() / 2));
             out.resize(start + room, 0);
-            let result = miniz_oxide::deflate::stream::deflate(
-                &mut self.compressor,
-                input,
-                &mut out[start..],
-                MZFlush::Sync,
-            );
-            out.truncate(start + result.bytes_written);
-            input = &input[result.bytes_consumed..];
+            let done = match self.raw.deflate_sync(input, &mut out[start..]) {
+                // Input left, room given, nothing done: a codec that is stuck.
+                Ok(done) if done.consumed == 0 && done.written == 0 && !input.is_empty() => {
+                    Err(DeflateFailed)
+                }
+                other => other,
+            };
+            let Ok(done) = done else {
+                out.truncate(base);
+                self.raw.reset();
+                return Err(DeflateFailed);
+            };
+            out.truncate(start + done.written);
+            input = &input[done.consumed..];
             // Done once the input is in and the flush did not fill the output.
-            if input.is_empty() && result.bytes_written < room {
+            if input.is_empty() && done.written < room {
                 break;
             }
         }
         if out[base..].ends_with(&TAIL) {
             out.truncate(out.len() - TAIL.len());
+        } else {
+            // A codec with nothing to flush (an empty message after another, with context
+            // takeover) may write nothing; the receiver's `00 00 ff ff` then needs the header
+            // byte of an empty stored block in front (RFC 7692 §7.2.3.6).
+            out.push(0x00);
         }
+        Ok(())
     }
 }
 
@@ -230,7 +375,7 @@ mod tests {
 
     fn round_trip(deflater: &mut Deflater, inflater: &mut Inflater, message: &[u8]) -> usize {
         let mut wire = Vec::new();
-        deflater.compress(message, &mut wire);
+        deflater.compress(message, &mut wire).unwrap();
         let mut back = Vec::new();
         inflater.inflate(&wire, 1 << 30, &mut back).unwrap();
         assert_eq!(back, message);
@@ -292,7 +437,7 @@ mod tests {
     fn a_bomb_stops_at_the_limit() {
         let zeros = alloc::vec![0u8; 8 << 20];
         let mut wire = Vec::new();
-        Deflater::new(9, false).compress(&zeros, &mut wire);
+        Deflater::new(9, false).compress(&zeros, &mut wire).unwrap();
         assert!(
             wire.len() < 16 << 10,
             "8 MiB of zeros is {} bytes",

@@ -166,7 +166,7 @@ mod deflate {
         if msg.cuts.len() % 2 == 1 {
             return send(endpoint, msg);
         }
-        deflater.compress(&msg.payload, &mut scratch);
+        deflater.compress(&msg.payload, &mut scratch).unwrap();
         let mut cuts: Vec<usize> = msg
             .cuts
             .iter()

@@ -347,7 +347,9 @@ impl Client {
         let mut compressed = Vec::new();
         // A fresh compressor each time: without takeover that is what the server expects.
         assert!(!takeover, "the tests' client keeps no compression context");
-        Deflater::new(6, false).compress(payload, &mut compressed);
+        Deflater::new(6, false)
+            .compress(payload, &mut compressed)
+            .unwrap();
         let mut out = Vec::new();
         let seed = &mut self.seed;
         let mut output = ClientOutput {

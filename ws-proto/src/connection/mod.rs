@@ -511,11 +511,11 @@ impl Connection {
     /// frame, which RFC 7692 allows for any message. `scratch` holds the compressed bytes.
     /// Returns whether it went compressed.
     #[cfg(feature = "deflate")]
-    pub fn send_deflated<O: Output + ?Sized>(
+    pub fn send_deflated<O: Output + ?Sized, R: crate::deflate::RawDeflate>(
         &mut self,
         kind: DataKind,
         payload: &[u8],
-        deflater: &mut crate::deflate::Deflater,
+        deflater: &mut crate::deflate::Deflater<R>,
         min_len: usize,
         scratch: &mut alloc::vec::Vec<u8>,
         out: &mut O,
@@ -528,9 +528,12 @@ impl Connection {
             return self.send(kind, payload, out).map(|()| false);
         }
         scratch.clear();
-        deflater.compress(payload, scratch);
+        let compressed = deflater.compress(payload, scratch);
+        if compressed.is_err() && deflater.context_takeover() {
+            return Err(LocalError::CompressionFailed);
+        }
         // With context takeover the peer must see every message the compressor saw.
-        if !deflater.context_takeover() && scratch.len() >= payload.len() {
+        if compressed.is_err() || !deflater.context_takeover() && scratch.len() >= payload.len() {
             return self.send(kind, payload, out).map(|()| false);
         }
         self.send_compressed(kind, scratch, out).map(|()| true)
@@ -542,10 +545,10 @@ impl Connection {
     /// `Err` the connection has failed, as for [`receive`](Self::receive). Reset the inflater
     /// before each message unless the peer takes its context over.
     #[cfg(feature = "deflate")]
-    pub fn inflate_message<'m, O: Output + ?Sized>(
+    pub fn inflate_message<'m, O: Output + ?Sized, R: crate::deflate::RawInflate>(
         &mut self,
         config: &Config,
-        inflater: &mut crate::deflate::Inflater,
+        inflater: &mut crate::deflate::Inflater<R>,
         kind: DataKind,
         compressed: &[u8],
         inflated: &'m mut alloc::vec::Vec<u8>,

@@ -855,7 +855,9 @@ mod inflating {
         // 1 MiB of 'a' compresses to about 1 KiB; flushed blocks concatenate, so 1,024 of
         // them are one valid message of about 1 MiB that inflates to 1 GiB.
         let mut block = Vec::new();
-        Deflater::new(9, false).compress(&std::vec![b'a'; 1 << 20], &mut block);
+        Deflater::new(9, false)
+            .compress(&std::vec![b'a'; 1 << 20], &mut block)
+            .unwrap();
         let mut bomb = Vec::new();
         for _ in 0..1024 {
             bomb.extend_from_slice(&block);
@@ -874,7 +876,9 @@ mod inflating {
     #[test]
     fn inflated_text_must_be_utf8_and_garbage_fails_with_1007() {
         let mut invalid = Vec::new();
-        Deflater::new(6, false).compress(&[b'o', b'k', 0xff], &mut invalid);
+        Deflater::new(6, false)
+            .compress(&[b'o', b'k', 0xff], &mut invalid)
+            .unwrap();
         let mut d = deflate_server();
         assert_eq!(
             inflate(&mut d, DataKind::Text, &invalid),
@@ -896,7 +900,9 @@ mod inflating {
             .with_permessage_deflate();
         let mut compressed = Vec::new();
         let text = "hello hello hello hello";
-        Deflater::new(6, false).compress(text.as_bytes(), &mut compressed);
+        Deflater::new(6, false)
+            .compress(text.as_bytes(), &mut compressed)
+            .unwrap();
         let mut wire = Vec::new();
         let mut keys = || [1, 2, 3, 4];
         let mut out = ClientOutput {
