@@ -38,6 +38,9 @@ pub fn server_spec(config: &Config, cores: usize) -> ServerSpec {
                     port: endpoint.url.port,
                     path: endpoint.url.path.clone(),
                     allowed_origins: endpoint.allowed_origins.clone(),
+                    permessage_deflate: endpoint
+                        .permessage_deflate
+                        .apply(config.settings.permessage_deflate),
                 })
                 .collect(),
             no_open_cb: app.no_open_cb,

@@ -91,7 +91,7 @@ pub enum AppSource {
 }
 
 /// One endpoint: a WebSocket URL an app serves.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EndpointSpec {
     /// `endpoint_id`, passed to the app with every record.
     pub id: u16,
@@ -106,6 +106,8 @@ pub struct EndpointSpec {
     /// `None`: any `Origin`. `Some(list)`: a request that sends `Origin` must send one of
     /// these (`scheme://host[:port]`); an empty list admits only clients that send none.
     pub allowed_origins: Option<Vec<String>>,
+    /// permessage-deflate on this endpoint (`enabled: false`: every offer is declined).
+    pub permessage_deflate: crate::settings::Compression,
 }
 
 /// Why the server did not start.
@@ -502,6 +504,10 @@ fn resolve_endpoints(
                 tls,
                 path: ep.path.clone(),
                 allowed_origins: ep.allowed_origins.clone(),
+                deflate: ep
+                    .permessage_deflate
+                    .enabled
+                    .then_some(ep.permessage_deflate),
             });
         }
     }

@@ -91,6 +91,100 @@ settings! {
     max_client_backlog: u64 = 8 * MIB,
     /// The syslog socket used with `--daemon`.
     syslog_path: PathBuf = PathBuf::from("/dev/log"),
+    /// permessage-deflate (RFC 7692) for every endpoint that does not set its own.
+    permessage_deflate: Compression = Compression::DEFAULT,
+}
+
+/// `permessage_deflate`: how the server compresses, and what it agrees to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compression {
+    /// Accept a client's offer at all.
+    pub enabled: bool,
+    /// The server keeps no compression state between messages: no memory per idle
+    /// connection, and a broadcast is compressed once for all such recipients.
+    pub server_no_context_takeover: bool,
+    /// Ask the client to keep none either, so the server needs no decompression state per
+    /// connection between messages.
+    pub client_no_context_takeover: bool,
+    /// The server's LZ77 window, 2^this bytes (8..=15).
+    pub server_max_window_bits: u8,
+    /// The most the client may use, when it says it can be limited (8..=15).
+    pub client_max_window_bits: u8,
+    /// zlib level, 0 (store) to 9 (smallest).
+    pub level: u8,
+    /// Messages shorter than this many bytes go uncompressed.
+    pub min_size: u32,
+}
+
+impl Compression {
+    /// On, no context takeover either way, full windows, level 1, from 128 bytes.
+    pub const DEFAULT: Self = Self {
+        enabled: true,
+        server_no_context_takeover: true,
+        client_no_context_takeover: true,
+        server_max_window_bits: 15,
+        client_max_window_bits: 15,
+        level: 1,
+        min_size: 128,
+    };
+
+    /// What the server agrees to in the handshake.
+    pub fn policy(&self) -> ws_proto::handshake::extensions::DeflatePolicy {
+        ws_proto::handshake::extensions::DeflatePolicy {
+            server_no_context_takeover: self.server_no_context_takeover,
+            client_no_context_takeover: self.client_no_context_takeover,
+            server_max_window_bits: self.server_max_window_bits,
+            client_max_window_bits: self.client_max_window_bits,
+        }
+    }
+}
+
+impl Default for Compression {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// An endpoint's `permessage_deflate`: each key it sets replaces the global one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CompressionOverride {
+    /// Replaces [`Compression::enabled`].
+    pub enabled: Option<bool>,
+    /// Replaces [`Compression::server_no_context_takeover`].
+    pub server_no_context_takeover: Option<bool>,
+    /// Replaces [`Compression::client_no_context_takeover`].
+    pub client_no_context_takeover: Option<bool>,
+    /// Replaces [`Compression::server_max_window_bits`].
+    pub server_max_window_bits: Option<u8>,
+    /// Replaces [`Compression::client_max_window_bits`].
+    pub client_max_window_bits: Option<u8>,
+    /// Replaces [`Compression::level`].
+    pub level: Option<u8>,
+    /// Replaces [`Compression::min_size`].
+    pub min_size: Option<u32>,
+}
+
+impl CompressionOverride {
+    /// `base` with this override's keys.
+    pub fn apply(&self, base: Compression) -> Compression {
+        Compression {
+            enabled: self.enabled.unwrap_or(base.enabled),
+            server_no_context_takeover: self
+                .server_no_context_takeover
+                .unwrap_or(base.server_no_context_takeover),
+            client_no_context_takeover: self
+                .client_no_context_takeover
+                .unwrap_or(base.client_no_context_takeover),
+            server_max_window_bits: self
+                .server_max_window_bits
+                .unwrap_or(base.server_max_window_bits),
+            client_max_window_bits: self
+                .client_max_window_bits
+                .unwrap_or(base.client_max_window_bits),
+            level: self.level.unwrap_or(base.level),
+            min_size: self.min_size.unwrap_or(base.min_size),
+        }
+    }
 }
 
 impl Settings {

@@ -92,6 +92,7 @@ fn app(name: &str, descriptor: &'static rs_app_descriptor, path: &str) -> AppSpe
             port: 0,
             path: path.into(),
             allowed_origins: None,
+            ..EndpointSpec::default()
         }],
         no_open_cb: false,
         no_close_cb: false,

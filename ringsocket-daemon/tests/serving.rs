@@ -79,6 +79,7 @@ fn app(name: &str, descriptor: &'static rs_app_descriptor) -> AppSpec {
             port: 0,
             path: "/echo".into(),
             allowed_origins: None,
+            ..EndpointSpec::default()
         }],
         no_open_cb: false,
         no_close_cb: false,
@@ -266,6 +267,7 @@ fn http_errors_get_complete_responses() {
         port: 0,
         path: "/strict".into(),
         allowed_origins: Some(vec!["https://good.example".into()]),
+        ..EndpointSpec::default()
     });
     let (server, addr) = start(spec(app));
     let h = host(addr);

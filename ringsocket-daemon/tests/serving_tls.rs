@@ -65,6 +65,7 @@ fn app(descriptor: &'static rs_app_descriptor) -> AppSpec {
                 port: 0,
                 path: "/echo".into(),
                 allowed_origins: None,
+                ..EndpointSpec::default()
             })
             .collect(),
         no_open_cb: false,

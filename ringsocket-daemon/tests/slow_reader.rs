@@ -38,6 +38,7 @@ fn start() -> (Server, SocketAddr) {
                 port: 0,
                 path: "/echo".into(),
                 allowed_origins: None,
+                ..EndpointSpec::default()
             }],
             no_open_cb: false,
             no_close_cb: false,

@@ -193,6 +193,8 @@ pub struct Endpoint {
     /// `"allowed_origins"`: `None` (omitted) allows any origin; `Some(vec![])` allows only
     /// clients that send no `Origin`.
     pub allowed_origins: Option<Vec<String>>,
+    /// `"permessage_deflate"`: the keys that replace the global ones for this endpoint.
+    pub permessage_deflate: crate::settings::CompressionOverride,
 }
 
 /// What to check besides the file's own contents. The default checks everything.

@@ -174,7 +174,7 @@ fn unknown_keys_name_their_path_and_suggest() {
         [
             r#"t.json:2:59: ports[0].ipv4_addrs: unknown key "ipv4_addrs"; did you mean "ip_addrs"?"#,
             r#"t.json:4:39: apps[0].colour: unknown key "colour"; known keys here: name, app_path, endpoints, no_open_cb, no_close_cb, wbuf_size, update_queue_size"#,
-            r#"t.json:7:3: monitoring: unknown key "monitoring"; known keys here: ports, certs, apps, log_level, worker_c, shutdown_wait_http, shutdown_wait_ws, fd_alloc_c, max_ws_msg_size, max_ws_frame_chain_size, realloc_multiplier, worker_rbuf_size, inbound_ring_buf_size, outbound_ring_buf_size, owrefs_elem_c, epoll_buf_elem_c, update_queue_size, user, handshake_wait, ping_interval, pong_wait, max_client_backlog, syslog_path, admin"#,
+            r#"t.json:7:3: monitoring: unknown key "monitoring"; known keys here: ports, certs, apps, log_level, worker_c, shutdown_wait_http, shutdown_wait_ws, fd_alloc_c, max_ws_msg_size, max_ws_frame_chain_size, realloc_multiplier, worker_rbuf_size, inbound_ring_buf_size, outbound_ring_buf_size, owrefs_elem_c, epoll_buf_elem_c, update_queue_size, user, handshake_wait, ping_interval, pong_wait, max_client_backlog, syslog_path, permessage_deflate, admin"#,
         ]
     );
 }
@@ -924,5 +924,64 @@ fn admin_listener() {
     assert_eq!(
         errors(&min_with(r#""admin": 9100,"#)),
         ["t.json:2:70: admin: 9100: expected an object, found a number"]
+    );
+}
+
+#[test]
+fn permessage_deflate_global_and_per_endpoint() {
+    use crate::settings::{Compression, CompressionOverride};
+    let (c, warnings) = valid(&min());
+    assert!(warnings.is_empty());
+    assert_eq!(c.settings.permessage_deflate, Compression::DEFAULT);
+    assert_eq!(
+        c.apps[0].endpoints[0].permessage_deflate,
+        CompressionOverride::default()
+    );
+
+    let (c, _) = valid(&min_with(
+        r#""permessage_deflate": {"level": 6, "min_size": 0, "server_no_context_takeover": false},"#,
+    ));
+    assert_eq!(
+        c.settings.permessage_deflate,
+        Compression {
+            level: 6,
+            min_size: 0,
+            server_no_context_takeover: false,
+            ..Compression::DEFAULT
+        }
+    );
+    let (c, _) = valid(&min_with(r#""permessage_deflate": false,"#));
+    assert!(!c.settings.permessage_deflate.enabled);
+
+    // An endpoint's keys replace the global ones, one by one.
+    let text = min_with(r#""permessage_deflate": {"level": 6},"#).replace(
+        r#""allowed_origins": []"#,
+        r#""allowed_origins": [], "permessage_deflate": {"min_size": 1024}"#,
+    );
+    let (c, _) = valid(&text);
+    let spec = crate::convert::server_spec(&c, 2);
+    assert_eq!(
+        spec.apps[0].endpoints[0].permessage_deflate,
+        Compression {
+            level: 6,
+            min_size: 1024,
+            ..Compression::DEFAULT
+        }
+    );
+
+    assert_eq!(
+        errors(&min_with(
+            r#""permessage_deflate": {"level": 10, "server_max_window_bits": 7, "enabled": "yes", "window": 15},"#
+        )),
+        [
+            "t.json:2:93: permessage_deflate.level: 10: out of range: must be a whole number from 0 to 9",
+            "t.json:2:123: permessage_deflate.server_max_window_bits: 7: out of range: must be a whole number from 8 to 15",
+            r#"t.json:2:137: permessage_deflate.enabled: "yes": expected true or false, found a string"#,
+            r#"t.json:2:144: permessage_deflate.window: unknown key "window"; known keys here: enabled, server_no_context_takeover, client_no_context_takeover, server_max_window_bits, client_max_window_bits, level, min_size"#,
+        ]
+    );
+    assert_eq!(
+        errors(&min_with(r#""permessage_deflate": 1,"#)),
+        ["t.json:2:83: permessage_deflate: 1: expected true, false or an object, found a number"]
     );
 }

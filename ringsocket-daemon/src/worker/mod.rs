@@ -72,6 +72,8 @@ pub(crate) struct Endpoint {
     pub(crate) tls: bool,
     pub(crate) path: String,
     pub(crate) allowed_origins: Option<Vec<String>>,
+    /// permessage-deflate, when enabled here.
+    pub(crate) deflate: Option<crate::settings::Compression>,
 }
 
 /// A worker's end of one app: the inbound producer, the app's gate and status.

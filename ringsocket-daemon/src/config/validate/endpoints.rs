@@ -1,4 +1,4 @@
-//! `"apps[].endpoints"`: each app's URLs, ids and allowed origins.
+//! `"apps[].endpoints"`: each app's URLs, ids, allowed origins and compression.
 
 use std::collections::HashMap;
 
@@ -10,7 +10,12 @@ use crate::config::index::{index_path, key_path};
 use crate::config::{Endpoint, EndpointUrl, parse_endpoint_url};
 
 const ENDPOINT_ID: Range = r(0, 65_535);
-const ENDPOINT_KEYS: &[&str] = &["endpoint_id", "url", "allowed_origins"];
+const ENDPOINT_KEYS: &[&str] = &[
+    "endpoint_id",
+    "url",
+    "allowed_origins",
+    "permessage_deflate",
+];
 
 /// What an endpoint needs for the cross-checks once every port and cert is known.
 pub(super) struct EndpointRef {
@@ -132,12 +137,17 @@ impl Validator<'_> {
                     Some(origins)
                 }
             };
+            let permessage_deflate = o
+                .get("permessage_deflate")
+                .map(|(p, v)| self.compression(&p, v))
+                .unwrap_or_default();
             if let (Some(endpoint_id), Some((url, url_text))) = (endpoint_id, url) {
                 out.push(Endpoint {
                     endpoint_id,
                     url,
                     url_text,
                     allowed_origins,
+                    permessage_deflate,
                 });
             }
         }

@@ -107,6 +107,10 @@ impl Validator<'_> {
                 d.max_client_backlog,
             ),
             syslog_path: self.syslog_path(o, d.syslog_path),
+            permessage_deflate: match o.get("permessage_deflate") {
+                Some((p, v)) => self.compression(&p, v).apply(d.permessage_deflate),
+                None => d.permessage_deflate,
+            },
         }
     }
 

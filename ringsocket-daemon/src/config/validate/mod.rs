@@ -10,6 +10,7 @@
 mod admin;
 mod apps;
 mod certs;
+mod compression;
 mod cross;
 mod endpoints;
 mod environment;
