@@ -102,6 +102,16 @@ pub(crate) struct WorkerCounters {
     pub(crate) tls_handshake_failures: Counter,
     /// Bytes waiting in the clients' backlogs (gauge).
     pub(crate) backlog_bytes: Counter,
+    /// permessage-deflate, outbound: payload bytes of the messages sent compressed, per
+    /// recipient, before and after compression; and the compressions done (a broadcast to
+    /// many clients without context takeover is one).
+    pub(crate) deflate_out_before: Counter,
+    pub(crate) deflate_out_after: Counter,
+    pub(crate) deflate_compressions: Counter,
+    /// Inbound: compressed messages' payload bytes inflated (before compression) and as
+    /// received (after).
+    pub(crate) deflate_in_before: Counter,
+    pub(crate) deflate_in_after: Counter,
     pub(crate) listeners: Box<[ListenerCounters]>,
     pub(crate) apps: Box<[AppCounters]>,
     closes: Box<[Counter]>,
@@ -116,6 +126,11 @@ impl WorkerCounters {
             writes: Counter::default(),
             tls_handshake_failures: Counter::default(),
             backlog_bytes: Counter::default(),
+            deflate_out_before: Counter::default(),
+            deflate_out_after: Counter::default(),
+            deflate_compressions: Counter::default(),
+            deflate_in_before: Counter::default(),
+            deflate_in_after: Counter::default(),
             listeners: many(listeners),
             apps: many(apps),
             closes: many(CLOSE_SLOTS),
@@ -450,6 +465,36 @@ impl Metrics {
             family(&mut out, name, kind, help);
             let _ = writeln!(out, "ringsocket_{name} {n}");
         }
+        let deflate: [(&str, &str, u64, u64); 2] = [
+            (
+                "deflate_out_bytes_total",
+                "Payload bytes of messages sent compressed (permessage-deflate), per recipient, before and after compression.",
+                self.sum(|w| w.deflate_out_before.get()),
+                self.sum(|w| w.deflate_out_after.get()),
+            ),
+            (
+                "deflate_in_bytes_total",
+                "Payload bytes of compressed messages received, as received (after) and inflated (before).",
+                self.sum(|w| w.deflate_in_before.get()),
+                self.sum(|w| w.deflate_in_after.get()),
+            ),
+        ];
+        for (name, help, before, after) in deflate {
+            family(&mut out, name, "counter", help);
+            let _ = writeln!(out, "ringsocket_{name}{{stage=\"before\"}} {before}");
+            let _ = writeln!(out, "ringsocket_{name}{{stage=\"after\"}} {after}");
+        }
+        family(
+            &mut out,
+            "deflate_compressions_total",
+            "counter",
+            "Messages compressed: once per worker for a broadcast to clients without context takeover.",
+        );
+        let _ = writeln!(
+            out,
+            "ringsocket_deflate_compressions_total {}",
+            self.sum(|w| w.deflate_compressions.get())
+        );
         family(&mut out, "workers", "gauge", "Worker threads.");
         let _ = writeln!(out, "ringsocket_workers {}", inner.workers.len());
         out

@@ -124,9 +124,6 @@ pub enum LocalError {
     OutputFull,
     /// A compressed frame on a connection that did not negotiate `permessage-deflate`.
     CompressionNotNegotiated,
-    /// The compressor failed; with context takeover the peer's window is now out of step, so
-    /// the connection must be closed (1011).
-    CompressionFailed,
 }
 
 macro_rules! impl_from {
@@ -207,7 +204,6 @@ impl core::fmt::Display for LocalError {
             Self::FragmentSequence => "invalid fragment sequence",
             Self::OutputFull => "output buffer full",
             Self::CompressionNotNegotiated => "permessage-deflate was not negotiated",
-            Self::CompressionFailed => "the compressor failed",
         })
     }
 }

@@ -22,6 +22,8 @@ pub(crate) enum Phase {
         endpoint_id: u16,
         /// Its place in the app's member list on this worker (`AppPort::members`).
         member_at: u32,
+        /// permessage-deflate, when negotiated.
+        deflate: Option<Box<super::compress::ConnDeflate>>,
     },
     /// Finished (an HTTP error answer, or a WebSocket that closed): flush what is pending,
     /// send FIN, discard what the peer still sends until it closes or the deadline passes.

@@ -14,6 +14,7 @@
 //!   gathered frames into one batch of records; the code above runs unchanged on plaintext.
 
 mod backlog;
+mod compress;
 mod conn;
 mod deadline;
 #[cfg(feature = "fault-injection")]
@@ -178,6 +179,8 @@ pub(crate) struct Worker {
     units: Vec<&'static [u8]>,
     /// Scratch for small deliveries copied into one buffer before they are sent.
     gathered: Vec<u8>,
+    /// permessage-deflate's shared codecs and scratch.
+    deflate: compress::Shared,
     deadlines: Deadlines,
     ready: Vec<Ready>,
     origin: std::time::Instant,
@@ -245,6 +248,7 @@ impl Worker {
             deliveries: Vec::new(),
             units: Vec::new(),
             gathered: Vec::new(),
+            deflate: compress::Shared::default(),
             deadlines: Deadlines::default(),
             ready: Vec::new(),
             origin: std::time::Instant::now(),
@@ -681,6 +685,15 @@ impl Worker {
         else {
             return;
         };
+        if matches!(
+            &conn.phase,
+            Phase::Ws {
+                deflate: Some(_),
+                ..
+            }
+        ) {
+            self.deflate.conns -= 1;
+        }
         // Past this point the connection is no longer the app's.
         conn.phase = Phase::Draining;
         let code = match conn.close_code {

@@ -8,11 +8,13 @@
 
 use app_abi::DataKind;
 use app_abi::records::Inbound;
+use ws_proto::handshake::extensions::{PerMessageDeflate, negotiate_deflate};
 use ws_proto::handshake::{
-    Request, RequestStatus, StatusCode, host_matches, origin_matches, path_matches,
+    Header, Request, RequestStatus, StatusCode, host_matches, origin_matches, path_matches,
 };
 use ws_proto::{CloseCode, Connection, Event, Role};
 
+use super::compress::ConnDeflate;
 use super::conn::{Conn, Phase};
 use super::transport::Input;
 use super::{AppPort, Endpoint, READS_PER_TURN, Ready, Worker, push_inbound};
@@ -25,7 +27,11 @@ enum HeadOutcome {
     /// Answer with this status and drain.
     Reject(StatusCode),
     /// The `101` is in the worker's output scratch.
-    Accept { endpoint: usize, head_len: usize },
+    Accept {
+        endpoint: usize,
+        head_len: usize,
+        deflate: Option<PerMessageDeflate>,
+    },
 }
 
 impl Worker {
@@ -96,9 +102,10 @@ impl Worker {
                         &self.apps,
                         &mut self.out,
                     ) {
-                        Ok(endpoint) => HeadOutcome::Accept {
+                        Ok((endpoint, deflate)) => HeadOutcome::Accept {
                             endpoint,
                             head_len: len,
+                            deflate,
                         },
                         Err(status) => HeadOutcome::Reject(status),
                     }
@@ -113,8 +120,12 @@ impl Worker {
         match outcome {
             HeadOutcome::Partial => conn.inbufs.extend_pending(&self.rbuf[..filled]),
             HeadOutcome::Reject(status) => self.reject(slot, status),
-            HeadOutcome::Accept { endpoint, head_len } => {
-                self.upgrade(slot, endpoint);
+            HeadOutcome::Accept {
+                endpoint,
+                head_len,
+                deflate,
+            } => {
+                self.upgrade(slot, endpoint, deflate);
                 if self.conn_mut(slot).is_some() {
                     // Bytes after the head are the client's first frames.
                     self.receive_frames(slot, head_len, filled);
@@ -124,7 +135,7 @@ impl Worker {
     }
 
     /// Sends the `101` (in the output scratch), becomes a WebSocket and tells the app.
-    fn upgrade(&mut self, slot: u32, endpoint: usize) {
+    fn upgrade(&mut self, slot: u32, endpoint: usize, deflate: Option<PerMessageDeflate>) {
         let out = std::mem::take(&mut self.out);
         self.write_to(slot, &[&out], false);
         self.out = out;
@@ -133,7 +144,7 @@ impl Worker {
         };
         let now = self.ws_now();
         let endpoint = &self.endpoints[endpoint];
-        let (app, endpoint_id) = (endpoint.app, endpoint.id);
+        let (app, endpoint_id, settings) = (endpoint.app, endpoint.id, endpoint.deflate);
         let Some(peer) = self.conn_mut(slot).map(|c| c.peer.get()) else {
             return; // The write failed: the connection is gone.
         };
@@ -152,7 +163,15 @@ impl Worker {
         if let Some(counters) = self.counters.apps.get(usize::from(app)) {
             counters.opened.inc();
         }
-        let ws = Connection::new(Role::Server, &self.settings.ws, now);
+        let mut ws = Connection::new(Role::Server, &self.settings.ws, now);
+        let deflate = match (deflate, &settings) {
+            (Some(agreed), Some(settings)) => {
+                ws = ws.with_permessage_deflate();
+                self.deflate.conns += 1;
+                Some(ConnDeflate::new(&agreed, settings))
+            }
+            _ => None,
+        };
         let Some(conn) = self
             .slots
             .get_mut(slot as usize)
@@ -166,6 +185,7 @@ impl Worker {
             app,
             endpoint_id,
             member_at: members.len() as u32,
+            deflate,
         };
         members.push(slot);
         conn.inbufs.clear();
@@ -184,6 +204,7 @@ impl Worker {
             apps,
             settings,
             counters,
+            deflate: shared,
             ..
         } = self;
         let Some(Conn {
@@ -199,6 +220,7 @@ impl Worker {
             ws,
             app,
             endpoint_id,
+            deflate,
             ..
         } = phase
         else {
@@ -229,7 +251,34 @@ impl Worker {
             {
                 *close_code = close.code.map_or(CloseCode::NO_STATUS.0, |c| c.0);
             }
-            if let Some(Event::Message { kind, payload }) = received.event {
+            let message_event = match received.event {
+                Some(Event::Message { kind, payload }) => Some((kind, payload)),
+                Some(Event::Compressed { kind, payload }) => {
+                    let wire_len = payload.len() as u64;
+                    let (inflater, inflated) =
+                        match deflate.as_mut().and_then(|d| d.inflater.as_deref_mut()) {
+                            Some(own) => (own, &mut shared.inflated),
+                            None => shared.inflater(),
+                        };
+                    match ws.inflate_message(&settings.ws, inflater, kind, payload, inflated, out) {
+                        Ok(inflated) => {
+                            counters.deflate_in_after.add(wire_len);
+                            counters.deflate_in_before.add(inflated.len() as u64);
+                            Some((kind, inflated))
+                        }
+                        Err(e) => {
+                            // 1009 past the size limit, 1007 for bad data: the close frame
+                            // is in `out`.
+                            if *close_code == 0 {
+                                *close_code = e.close_code().0;
+                            }
+                            break;
+                        }
+                    }
+                }
+                _ => None,
+            };
+            if let Some((kind, payload)) = message_event {
                 if let Some(c) = app_counters {
                     c.messages_in.inc();
                     c.bytes_in.add(payload.len() as u64);
@@ -259,6 +308,7 @@ impl Worker {
             inbufs.extend_pending(&rbuf[pos..filled]);
         }
         inbufs.put_message(message);
+        shared.tidy_inflated();
         if !out.is_empty() {
             let out = std::mem::take(&mut self.out);
             self.write_to(slot, &[&out], true);
@@ -271,7 +321,8 @@ impl Worker {
     }
 }
 
-/// Validates the upgrade and picks the endpoint; on success the `101` is in `out`.
+/// Validates the upgrade and picks the endpoint; on success the `101` is in `out`, with
+/// permessage-deflate's answer when the endpoint compresses and the client offered it.
 ///
 /// The endpoint is the one whose port, path and host (case-insensitive, default port optional)
 /// all match exactly: no path on this port is 404, a known path with an unknown host 400.
@@ -283,7 +334,7 @@ fn decide(
     endpoints: &[Endpoint],
     apps: &[AppPort],
     out: &mut Vec<u8>,
-) -> Result<usize, StatusCode> {
+) -> Result<(usize, Option<PerMessageDeflate>), StatusCode> {
     let upgrade = request.validate_upgrade().map_err(|e| e.status())?;
     let mut path_known = false;
     let found = endpoints.iter().position(|ep| {
@@ -309,9 +360,24 @@ fn decide(
     if apps[usize::from(endpoint.app)].status.is_stopped() {
         return Err(StatusCode::SERVICE_UNAVAILABLE);
     }
+    let deflate = endpoint
+        .deflate
+        .and_then(|settings| negotiate_deflate(upgrade.extensions(), &settings.policy()));
+    let mut answer = Vec::new();
+    if let Some(agreed) = &deflate {
+        agreed
+            .write_response(&mut answer)
+            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    }
+    let extension = [Header::new(b"Sec-WebSocket-Extensions", &answer)];
+    let headers = if deflate.is_some() {
+        &extension[..]
+    } else {
+        &[]
+    };
     out.clear();
     upgrade
-        .write_accept(None, &[], out)
+        .write_accept(None, headers, out)
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    Ok(index)
+    Ok((index, deflate))
 }

@@ -41,8 +41,11 @@ pub(super) type Delivery<'a> = (u32, u32, Item<'a>);
 /// What one record asks of one client.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Item<'a> {
-    /// A complete server frame.
-    Frame(&'a [u8]),
+    /// A complete server frame, from the batch's record number `record`.
+    Frame { frame: &'a [u8], record: u32 },
+    /// The same record compressed for this client: `arena[start..end]` of the worker's
+    /// permessage-deflate scratch (see `compress.rs`).
+    Compressed { start: u32, end: u32 },
     /// A close with the app's code.
     Close(u16),
 }
@@ -62,12 +65,13 @@ impl Worker {
                 }
                 let mut deliveries: Vec<Delivery<'_>> =
                     recycle(std::mem::take(&mut self.deliveries));
-                for record in &batch {
-                    match Outbound::decode(record) {
+                for (record, bytes) in batch.iter().enumerate() {
+                    match Outbound::decode(bytes) {
                         Ok(Outbound::Send { to, frame }) => {
+                            let record = record as u32;
                             self.resolve(app, to, |slot| {
                                 let order = deliveries.len() as u32;
-                                deliveries.push((slot, order, Item::Frame(frame)));
+                                deliveries.push((slot, order, Item::Frame { frame, record }));
                             });
                         }
                         Ok(Outbound::Close { client, code }) => {
@@ -86,9 +90,15 @@ impl Worker {
                 // By client, then in record order: an unstable sort needs no buffer (a stable
                 // one allocates for a broadcast to a few hundred clients).
                 deliveries.sort_unstable_by_key(|d| (d.0, d.1));
-                for group in deliveries.chunk_by(|a, b| a.0 == b.0) {
-                    self.deliver(app, group);
+                if self.deflate.conns > 0 {
+                    self.compress_deliveries(&mut deliveries, batch.len());
                 }
+                // Moved out while the groups borrow it (compressed frames live there).
+                let arena = std::mem::take(&mut self.deflate.arena);
+                for group in deliveries.chunk_by(|a, b| a.0 == b.0) {
+                    self.deliver(app, group, &arena);
+                }
+                self.deflate.arena = arena;
                 self.deliveries = recycle(deliveries);
                 batch.release();
             }
@@ -165,7 +175,7 @@ impl Worker {
     }
 
     /// Sends one client everything a batch has for it, in order, in one vectored write.
-    fn deliver(&mut self, app: usize, group: &[Delivery<'_>]) {
+    fn deliver(&mut self, app: usize, group: &[Delivery<'_>], arena: &[u8]) {
         let Some(&(slot, ..)) = group.first() else {
             return;
         };
@@ -187,7 +197,13 @@ impl Worker {
         let (mut frames, mut bytes) = (0u64, 0u64);
         for (.., item) in group {
             match *item {
-                Item::Frame(frame) => {
+                Item::Frame { frame, .. } => {
+                    units.push(frame);
+                    frames += 1;
+                    bytes += frame.len() as u64;
+                }
+                Item::Compressed { start, end } => {
+                    let frame = &arena[start as usize..end as usize];
                     units.push(frame);
                     frames += 1;
                     bytes += frame.len() as u64;

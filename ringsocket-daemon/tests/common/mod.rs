@@ -177,6 +177,8 @@ pub struct Client {
     /// What the server agreed to when `permessage-deflate` was offered (`None`: declined).
     pub deflate: Option<PerMessageDeflate>,
     inflater: Option<Box<Inflater>>,
+    /// Keeps its window between messages when the server allows it.
+    deflater: Option<Box<Deflater>>,
     /// Messages that arrived compressed (RSV1), and their bytes on the wire and inflated.
     pub compressed_in: u64,
     pub compressed_wire_bytes: u64,
@@ -255,6 +257,7 @@ impl Client {
             close_notify: false,
             deflate: None,
             inflater: None,
+            deflater: None,
             compressed_in: 0,
             compressed_wire_bytes: 0,
             compressed_plain_bytes: 0,
@@ -300,6 +303,10 @@ impl Client {
                         )
                         .with_permessage_deflate();
                         client.inflater = Some(Box::new(Inflater::new()));
+                        let takeover = client
+                            .deflate
+                            .is_some_and(|d| !d.client_no_context_takeover);
+                        client.deflater = Some(Box::new(Deflater::new(6, takeover)));
                     }
                     client.input.drain(..len);
                     return Ok(client);
@@ -340,14 +347,28 @@ impl Client {
         self.stream.write_all(&out).unwrap();
     }
 
+    /// Sends `compressed` (DEFLATE data without the tail) as one compressed frame, whatever it
+    /// holds.
+    pub fn send_compressed_raw(&mut self, kind: DataKind, compressed: &[u8]) {
+        let mut out = Vec::new();
+        let seed = &mut self.seed;
+        let mut output = ClientOutput {
+            buffer: &mut out,
+            mask_keys: || (xorshift(seed) as u32).to_le_bytes(),
+        };
+        self.conn
+            .send_compressed(kind, compressed, &mut output)
+            .unwrap();
+        self.stream.write_all(&out).unwrap();
+    }
+
     /// Sends one message compressed (permessage-deflate must have been agreed), as one frame
     /// or, with `pieces` > 1, its compressed data in that many fragments.
     pub fn send_compressed(&mut self, kind: DataKind, payload: &[u8], pieces: usize) {
-        let takeover = self.deflate.is_some_and(|d| !d.client_no_context_takeover);
         let mut compressed = Vec::new();
-        // A fresh compressor each time: without takeover that is what the server expects.
-        assert!(!takeover, "the tests' client keeps no compression context");
-        Deflater::new(6, false)
+        self.deflater
+            .as_mut()
+            .expect("compression agreed")
             .compress(payload, &mut compressed)
             .unwrap();
         let mut out = Vec::new();

@@ -528,11 +528,10 @@ impl Connection {
             return self.send(kind, payload, out).map(|()| false);
         }
         scratch.clear();
+        // A failed compressor has reset its window, so a plain message is safe even with
+        // context takeover: nothing later refers back past it. With takeover the peer must
+        // see every message the compressor saw, so a successful compression is sent.
         let compressed = deflater.compress(payload, scratch);
-        if compressed.is_err() && deflater.context_takeover() {
-            return Err(LocalError::CompressionFailed);
-        }
-        // With context takeover the peer must see every message the compressor saw.
         if compressed.is_err() || !deflater.context_takeover() && scratch.len() >= payload.len() {
             return self.send(kind, payload, out).map(|()| false);
         }
