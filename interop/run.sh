@@ -195,9 +195,9 @@ step "certificates (openssl)" make_certs
 
 # ---------- configuration on free ports ----------
 
-read -r WS_PORT WSS_PORT STATIC_PORT REFUSED_PORT RECONNECT_PORT < <(python3 -c '
+read -r WS_PORT WSS_PORT STATIC_PORT REFUSED_PORT RECONNECT_PORT ADMIN_PORT < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(5)]
+socks = [socket.socket() for _ in range(6)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))
@@ -242,7 +242,10 @@ cat >"$work/ringsocket.json" <<EOF
   "ping_interval": 2,
   "pong_wait": 5,
   "shutdown_wait_ws": 5,
-  "fd_alloc_c": 1024
+  "fd_alloc_c": 1024,
+  // permessage-deflate is on by default; the suites check that each client negotiates it and
+  // that compressed frames flow both ways (/metrics counts the server's side).
+  "admin": { "port": $ADMIN_PORT }
 }
 EOF
 # The browser suite's own daemon (chat only, plain ws), which it stops and restarts to check
@@ -284,7 +287,7 @@ export RS_BIN="$bin/ringsocket" RS_WS_PORT="$WS_PORT" RS_WSS_PORT="$WSS_PORT" RS
     RS_MAX_MSG="$MAX_MSG" RS_ALLOWED_ORIGIN="http://127.0.0.1:$STATIC_PORT" \
     RS_STATIC_PORT="$STATIC_PORT" RS_REFUSED_PORT="$REFUSED_PORT" \
     RS_RECONNECT_PORT="$RECONNECT_PORT" RS_RECONNECT_CONFIG="$work/reconnect.json" \
-    RS_CHAT_WEB="$root/examples/chat/web"
+    RS_CHAT_WEB="$root/examples/chat/web" RS_ADMIN_PORT="$ADMIN_PORT"
 
 failed=()
 suite() {

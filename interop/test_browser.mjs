@@ -15,6 +15,7 @@ const WS_PORT = Number(env.RS_WS_PORT);
 const STATIC_PORT = Number(env.RS_STATIC_PORT);
 const REFUSED_PORT = Number(env.RS_REFUSED_PORT);
 const RECONNECT_PORT = Number(env.RS_RECONNECT_PORT);
+const ADMIN_PORT = Number(env.RS_ADMIN_PORT);
 const WEB = env.RS_CHAT_WEB;
 const WORK = env.INTEROP_WORK || tmpdir();
 const TIMEOUT = 10000;
@@ -192,6 +193,55 @@ async function twoPagesChat(context) {
   await a.close();
 }
 
+// One sample of the daemon's /metrics (labels included in `name`).
+function metric(name) {
+  return new Promise((resolve, reject) => {
+    http.get(`http://127.0.0.1:${ADMIN_PORT}/metrics`, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => {
+        const line = body.split('\n').find((l) => l.startsWith(`${name} `));
+        if (line) resolve(Number(line.split(' ').pop()));
+        else reject(new Error(`no metric ${name}`));
+      });
+    }).on('error', reject);
+  });
+}
+
+// Chromium offers permessage-deflate: the page's socket negotiates it without context takeover,
+// and a long chat line goes compressed both ways (the daemon's /metrics count the compressed
+// bytes it received and sent; the page cannot see RSV1).
+async function compressedChat(context) {
+  const a = await openPage(context, httpPage(STATIC_PORT), 'deflate');
+  await waitState(a, 'open');
+  const extensions = await a.evaluate((url) => new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.onopen = () => {
+      resolve(ws.extensions);
+      ws.close(1000);
+    };
+    ws.onerror = () => reject(new Error('the probe socket failed'));
+  }), server);
+  assert(
+    extensions === 'permessage-deflate; server_no_context_takeover; client_no_context_takeover',
+    `negotiated "${extensions}"`,
+  );
+  const inBefore = await metric('ringsocket_deflate_in_bytes_total{stage="after"}');
+  const outBefore = await metric('ringsocket_deflate_out_bytes_total{stage="after"}');
+  // The chat app sends a line to everyone but its author: a second page receives it.
+  const b = await openPage(context, httpPage(STATIC_PORT), 'deflate B');
+  await waitState(b, 'open');
+  const line = 'compressed hello, '.repeat(30).trim();
+  await say(a, line);
+  await waitLine(b, await me(a), line);
+  const inAfter = await metric('ringsocket_deflate_in_bytes_total{stage="after"}');
+  const outAfter = await metric('ringsocket_deflate_out_bytes_total{stage="after"}');
+  assert(inAfter > inBefore, `no compressed bytes from Chromium (${inBefore} -> ${inAfter})`);
+  assert(outAfter > outBefore, `no compressed bytes to Chromium (${outBefore} -> ${outAfter})`);
+  await b.close();
+  await a.close();
+}
+
 async function refusedOrigin(context) {
   // Same page, but served from an origin that is not in allowed_origins: the daemon answers
   // the upgrade with 403 and the page must say it cannot connect.
@@ -243,7 +293,7 @@ console.log(`chromium ${context.browser()?.version() ?? '(persistent context)'},
 
 let passed = 0;
 let failed = 0;
-for (const test of [twoPagesChat, refusedOrigin, reconnects]) {
+for (const test of [twoPagesChat, compressedChat, refusedOrigin, reconnects]) {
   const start = Date.now();
   try {
     await test(context);

@@ -337,10 +337,41 @@ async function originAndPath({ base }) {
   assert(status === 404, `unknown path: ${status}`);
 }
 
+// ws offers permessage-deflate by default: the daemon accepts it without context takeover
+// either way, and compressed frames (RSV1) flow in both directions: ws inflates what arrives
+// with RSV1 and compresses what it sends from 1 KiB on.
+async function permessageDeflate({ base }) {
+  const c = await open(base, '/echo');
+  assert(c.ws.extensions === 'permessage-deflate', `negotiated "${c.ws.extensions}"`);
+  const pmd = c.ws._extensions['permessage-deflate'];
+  assert(
+    pmd.params.server_no_context_takeover && pmd.params.client_no_context_takeover,
+    `parameters ${JSON.stringify(pmd.params)}`,
+  );
+  const seen = { in: 0, out: 0 };
+  const { compress, decompress } = pmd;
+  pmd.decompress = (...args) => {
+    seen.in++;
+    return decompress.apply(pmd, args);
+  };
+  pmd.compress = (...args) => {
+    seen.out++;
+    return compress.apply(pmd, args);
+  };
+  const message = '{"user":"bob","room":"general","text":"hello everyone"},'.repeat(40);
+  await c.send(message);
+  assert((await c.text()) === message, 'compressed echo');
+  // Below both sides' thresholds: plain.
+  await c.send('short');
+  assert((await c.text()) === 'short', 'short echo');
+  assert(seen.out === 1 && seen.in === 1, `compressed frames out/in: ${seen.out}/${seen.in}`);
+  await c.close(1000, '');
+}
+
 const TESTS = [
   tlsCertificate, echoTextAndBinary, echoFragmented, nearMaxMsgSize, overMaxMsgSize1009,
   invalidUtf8Closes1007, pingPong, clientCloseCodesAndReasons, chat, chatAppCloseCodes,
-  sillyCalc, originAndPath,
+  sillyCalc, originAndPath, permessageDeflate,
 ];
 
 const wsVersion = require('ws/package.json').version;

@@ -7,6 +7,7 @@ Started by run.sh, which generates the configuration, starts the daemon and pass
   RS_CA        the test CA (PEM) that signed both certificates
   RS_ALLOWED_ORIGIN  an origin the chat endpoint allows
   RS_MAX_MSG   the configured max_ws_msg_size
+  RS_ADMIN_PORT  the daemon's admin port (/metrics)
 
 Every test runs over ws://127.0.0.1, wss://127.0.0.1 (no SNI: Python sends none to an IP
 address, so the daemon must pick its default certificate) and wss://localhost (SNI).
@@ -276,6 +277,52 @@ async def t_tls_certificate(base, cn):
         assert subject["commonName"] == cn, f"certificate {subject}, wanted CN {cn!r}"
 
 
+def metric(name):
+    """One sample of the daemon's /metrics (labels included in `name`)."""
+    import urllib.request
+
+    port = int(os.environ["RS_ADMIN_PORT"])
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=TIMEOUT) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return int(line.split()[-1])
+    raise AssertionError(f"no metric {name}")
+
+
+async def t_permessage_deflate(base, _):
+    """websockets offers permessage-deflate by default: the daemon accepts it without context
+    takeover either way, and compressed frames (RSV1) flow in both directions."""
+    async with open_ws(base, "/echo") as ws:
+        extensions = ws.protocol.extensions
+        assert [e.name for e in extensions] == ["permessage-deflate"], f"negotiated {extensions}"
+        ext = extensions[0]
+        assert ext.remote_no_context_takeover, "the server keeps no context"
+        assert ext.local_no_context_takeover, "the server asks the client to keep none"
+        seen = {"in": 0, "out": 0}
+        decode, encode = ext.decode, ext.encode
+
+        def counting_decode(frame, *, max_size=None):
+            seen["in"] += frame.rsv1
+            return decode(frame, max_size=max_size)
+
+        def counting_encode(frame):
+            frame = encode(frame)
+            seen["out"] += frame.rsv1
+            return frame
+
+        ext.decode, ext.encode = counting_decode, counting_encode
+        before = metric('ringsocket_deflate_in_bytes_total{stage="after"}')
+        message = '{"user":"alice","room":"general","text":"hello everyone"},' * 40
+        await ws.send(message)
+        assert await recv(ws) == message
+        # Below the daemon's min_size (128 B) its answer goes plain.
+        await ws.send("short")
+        assert await recv(ws) == "short"
+        assert seen["out"] >= 1, "websockets compressed nothing"
+        assert seen["in"] == 1, f"compressed frames from the server: {seen['in']}, wanted 1"
+        assert metric('ringsocket_deflate_in_bytes_total{stage="after"}') > before
+
+
 TESTS = [
     t_tls_certificate,
     t_echo_text_and_binary,
@@ -288,6 +335,7 @@ TESTS = [
     t_chat_app_close_codes,
     t_silly_calc,
     t_origin_and_path,
+    t_permessage_deflate,
 ]
 
 

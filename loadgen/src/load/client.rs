@@ -10,6 +10,8 @@ use rustix::io::Errno;
 use rustix::net::{
     self as rnet, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType, ipproto, sockopt,
 };
+use ws_proto::deflate::{Deflater, Inflater};
+use ws_proto::handshake::extensions::DeflateOffer;
 use ws_proto::handshake::{ClientRequest, ResponseParser, ResponseStatus, encode_key};
 use ws_proto::{ClientOutput, CloseCode, Config, Connection, DataKind, Event, Role};
 
@@ -119,6 +121,11 @@ pub(crate) struct Stats {
     pub(crate) last_recv_ns: u64,
     pub(crate) size: usize,
     pub(crate) error_samples: Vec<String>,
+    /// permessage-deflate: messages that arrived compressed, their payload bytes as received
+    /// and inflated.
+    pub(crate) compressed_in: u64,
+    pub(crate) wire_in: u64,
+    pub(crate) plain_in: u64,
 }
 
 impl Default for Stats {
@@ -132,6 +139,9 @@ impl Default for Stats {
             last_recv_ns: 0,
             size: 0,
             error_samples: Vec::new(),
+            compressed_in: 0,
+            wire_in: 0,
+            plain_in: 0,
         }
     }
 }
@@ -145,6 +155,9 @@ impl Stats {
         self.out_of_order += other.out_of_order;
         self.last_recv_ns = self.last_recv_ns.max(other.last_recv_ns);
         self.size = self.size.max(other.size);
+        self.compressed_in += other.compressed_in;
+        self.wire_in += other.wire_in;
+        self.plain_in += other.plain_in;
         for e in other.error_samples {
             if self.error_samples.len() < 10 {
                 self.error_samples.push(e);
@@ -213,6 +226,10 @@ struct Conn {
     /// Broadcast receivers: messages received; whether a sync message arrived.
     received: u64,
     synced: bool,
+    /// permessage-deflate agreed: this connection's decompressor, and whether the server
+    /// starts each message afresh (then it is reset before each one).
+    inflater: Option<Box<Inflater>>,
+    reset_inflater: bool,
 }
 
 /// Bytes of a message header the load generator reads back: send time and sequence number.
@@ -238,6 +255,24 @@ struct Thread<'a> {
     filled: bool,
     /// Broadcast deliveries not yet added to `shared.delivered`.
     unpublished: u64,
+    /// `--deflate`: the compressor for what this thread sends (no context takeover), and
+    /// scratch for compressed and inflated messages.
+    deflater: Option<Deflater>,
+    compressed: Vec<u8>,
+    inflated: Vec<u8>,
+}
+
+/// What `--deflate` pads messages with: chat-like JSON, compressible as real traffic is.
+const JSON_PAD: &[u8] = br#"{"user":"alice","room":"general","text":"hello everyone, how is it going today?","ts":1733300000},"#;
+
+fn pad(bytes: &mut [u8], deflate: bool) {
+    if deflate {
+        for (b, p) in bytes.iter_mut().zip(JSON_PAD.iter().cycle()) {
+            *b = *p;
+        }
+    } else {
+        bytes.fill(b'x');
+    }
 }
 
 /// Runs one load thread over connections `mine` (global numbers; 0 is the broadcast sender).
@@ -273,13 +308,17 @@ pub(crate) fn run_thread(shared: &Shared, mine: &[usize]) -> Stats {
                 in_flight: 0,
                 received: 0,
                 synced: false,
+                inflater: None,
+                reset_inflater: true,
             }
         })
         .collect();
     let sender = conns.iter().position(|c| c.kind == Kind::Sender);
     let threads = opts.threads.max(1);
     let mut scratch = vec![b'x'; opts.size];
-    if opts.scenario != Scenario::Broadcast {
+    if opts.deflate.is_some() {
+        pad(&mut scratch, true);
+    } else if opts.scenario != Scenario::Broadcast {
         scratch.fill(0xab);
     }
     let mut thread = Thread {
@@ -300,6 +339,9 @@ pub(crate) fn run_thread(shared: &Shared, mine: &[usize]) -> Stats {
         last_sync_ns: 0,
         filled: false,
         unpublished: 0,
+        deflater: opts.deflate.map(|level| Deflater::new(level, false)),
+        compressed: Vec::new(),
+        inflated: Vec::new(),
     };
     thread.run();
     thread.stats
@@ -510,7 +552,10 @@ impl Thread<'_> {
                 nonce[8..].copy_from_slice(&c.rng.next().to_le_bytes());
                 c.key = encode_key(&nonce);
                 c.state = State::Handshake;
-                let request = ClientRequest::new(&self.opts.host, &self.opts.path);
+                let mut request = ClientRequest::new(&self.opts.host, &self.opts.path);
+                if self.opts.deflate.is_some() {
+                    request = request.permessage_deflate(DeflateOffer::browser_like());
+                }
                 if let Err(e) = request.write(&c.key, &mut c.out) {
                     return self.fail_open(i, format!("request: {e:?}"));
                 }
@@ -562,8 +607,21 @@ impl Thread<'_> {
             let len = match c.parser.parse(&c.inbuf[..c.inlen]) {
                 Ok(ResponseStatus::Partial) => return Ok(()),
                 Ok(ResponseStatus::Complete { len, response }) => {
-                    if let Err(e) = response.validate(&c.key, &[]) {
-                        return Err(format!("handshake refused: {e:?}"));
+                    let agreed = if self.opts.deflate.is_some() {
+                        let offer = DeflateOffer::browser_like();
+                        match response.validate_deflate(&c.key, &[], &offer) {
+                            Ok((_, agreed)) => agreed,
+                            Err(e) => return Err(format!("handshake refused: {e:?}")),
+                        }
+                    } else {
+                        if let Err(e) = response.validate(&c.key, &[]) {
+                            return Err(format!("handshake refused: {e:?}"));
+                        }
+                        None
+                    };
+                    if let Some(agreed) = agreed {
+                        c.inflater = Some(Box::new(Inflater::new()));
+                        c.reset_inflater = agreed.server_no_context_takeover;
                     }
                     len
                 }
@@ -571,11 +629,16 @@ impl Thread<'_> {
             };
             c.inbuf.copy_within(len..c.inlen, 0);
             c.inlen -= len;
-            c.ws = Some(Connection::new(
+            let ws = Connection::new(
                 Role::Client,
                 &self.ws_config,
                 ws_proto::Instant::from_nanos(self.shared.now_ns()),
-            ));
+            );
+            c.ws = Some(if c.inflater.is_some() {
+                ws.with_permessage_deflate()
+            } else {
+                ws
+            });
             self.opened(i);
             if self.shared.phase() == Phase::Run {
                 self.refill(i);
@@ -616,10 +679,25 @@ impl Thread<'_> {
                     result = Err(format!("closed by the server: {frame:?}"));
                     break;
                 }
-                // Only with permessage-deflate, which this client does not offer.
-                Some(Event::Compressed { .. }) => {
-                    result = Err("a compressed message, not negotiated".into());
-                    break;
+                Some(Event::Compressed { kind: _, payload }) => {
+                    let Some(inflater) = c.inflater.as_mut() else {
+                        result = Err("a compressed message, not negotiated".into());
+                        break;
+                    };
+                    if c.reset_inflater {
+                        inflater.reset();
+                    }
+                    self.inflated.clear();
+                    if let Err(e) = inflater.inflate(payload, u64::MAX, &mut self.inflated) {
+                        result = Err(format!("bad compressed message: {e}"));
+                        break;
+                    }
+                    self.stats.compressed_in += 1;
+                    self.stats.wire_in += payload.len() as u64;
+                    self.stats.plain_in += self.inflated.len() as u64;
+                    let (kind, stamp) = (c.kind, parse_stamp(c.kind, &self.inflated));
+                    let len = self.inflated.len();
+                    self.on_message(i, kind, stamp, len, now);
                 }
                 Some(Event::Message { payload, .. }) => {
                     let (kind, stamp) = (c.kind, parse_stamp(c.kind, payload));
@@ -716,8 +794,14 @@ impl Thread<'_> {
                         buffer: &mut c.out,
                         mask_keys: || (rng.next() as u32).to_le_bytes(),
                     };
-                    ws.send(DataKind::Binary, &self.scratch, &mut out)
-                        .expect("send on an open connection");
+                    send_one(
+                        ws,
+                        &mut out,
+                        DataKind::Binary,
+                        &self.scratch,
+                        self.deflater.as_mut(),
+                        &mut self.compressed,
+                    );
                 }
                 None => c.out.extend_from_slice(&self.scratch),
             }
@@ -770,7 +854,10 @@ impl Thread<'_> {
             self.scratch.resize(len, b'x');
         }
         self.scratch[..head.len()].copy_from_slice(head.as_bytes());
-        self.scratch[head.len()..len].fill(b'x');
+        pad(
+            &mut self.scratch[head.len()..len],
+            self.opts.deflate.is_some(),
+        );
         self.stats.size = self.stats.size.max(len);
         let c = &mut self.conns[i];
         let Some(ws) = c.ws.as_mut() else { return };
@@ -779,8 +866,14 @@ impl Thread<'_> {
             buffer: &mut c.out,
             mask_keys: || (rng.next() as u32).to_le_bytes(),
         };
-        ws.send(DataKind::Text, &self.scratch[..len], &mut out)
-            .expect("send on an open connection");
+        send_one(
+            ws,
+            &mut out,
+            DataKind::Text,
+            &self.scratch[..len],
+            self.deflater.as_mut(),
+            &mut self.compressed,
+        );
     }
 
     /// Writes pending output until it is gone or the socket is full.
@@ -830,6 +923,25 @@ enum Stamp {
     Data { ts: u64, seq: u64 },
     Sync,
     Other,
+}
+
+/// Sends `payload` as one message: compressed (whatever its size) where permessage-deflate
+/// was agreed and `--deflate` is on.
+fn send_one(
+    ws: &mut Connection,
+    out: &mut impl ws_proto::Output,
+    kind: DataKind,
+    payload: &[u8],
+    deflater: Option<&mut Deflater>,
+    compressed: &mut Vec<u8>,
+) {
+    match deflater {
+        Some(deflater) if ws.permessage_deflate() => ws
+            .send_deflated(kind, payload, deflater, 0, compressed, out)
+            .map(drop),
+        _ => ws.send(kind, payload, out),
+    }
+    .expect("send on an open connection");
 }
 
 fn parse_stamp(kind: Kind, payload: &[u8]) -> Stamp {

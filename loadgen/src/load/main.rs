@@ -71,6 +71,8 @@ pub(crate) struct Opts {
     pub(crate) server: String,
     pub(crate) drain: Duration,
     pub(crate) settle: Duration,
+    /// Offer permessage-deflate and compress what is sent at this zlib level.
+    pub(crate) deflate: Option<u8>,
 }
 
 const USAGE: &str = "\
@@ -89,7 +91,10 @@ scenarios: echo | tcp-echo | broadcast | connect
   --server-pid PID     connect: the server's PID, to read its VmRSS
   --server NAME        label for the result line (default: unnamed)
   --drain SECS         how long to wait for outstanding replies at the end (default 5)
-  --settle SECS        connect: wait before reading VmRSS after opening (default 1)";
+  --settle SECS        connect: wait before reading VmRSS after opening (default 1)
+  --deflate LEVEL      offer permessage-deflate, compress what is sent at LEVEL (0-9), and pad
+                       messages with JSON chat text instead of one repeated byte
+  (echo, broadcast: with --server-pid, the server's CPU per message is reported too)";
 
 fn usage(problem: &str) -> ! {
     eprintln!("ringsocket-load: {problem}\n{USAGE}");
@@ -135,6 +140,7 @@ fn parse_opts() -> Opts {
         server: "unnamed".to_owned(),
         drain: Duration::from_secs(5),
         settle: Duration::from_secs(1),
+        deflate: None,
     };
     fn num<T: std::str::FromStr>(name: &str, v: &str) -> T {
         v.parse()
@@ -163,6 +169,7 @@ fn parse_opts() -> Opts {
             "--server" => o.server = v,
             "--drain" => o.drain = secs(&name, &v),
             "--settle" => o.settle = secs(&name, &v),
+            "--deflate" => o.deflate = Some(num::<u8>(&name, &v).min(9)),
             _ => usage(&format!("unknown option {name}")),
         }
     }
@@ -272,6 +279,8 @@ fn main() {
 
     let mut rss_after = None;
     let mut t0 = Instant::now();
+    // The server's CPU time from the start of the run to the end of the drain.
+    let mut cpu_run_start = None;
     match opts.scenario {
         Scenario::Connect => {
             shared.set_phase(Phase::Hold);
@@ -292,16 +301,19 @@ fn main() {
                 }
                 std::thread::sleep(Duration::from_millis(1));
             }
+            cpu_run_start = opts.server_pid.and_then(cpu_micros);
             t0 = Instant::now();
             shared.set_phase(Phase::Run);
             wait_run(&shared, &opts, t0);
         }
         Scenario::Echo | Scenario::TcpEcho => {
+            cpu_run_start = opts.server_pid.and_then(cpu_micros);
             t0 = Instant::now();
             shared.set_phase(Phase::Run);
             wait_run(&shared, &opts, t0);
         }
     }
+
     let t_end = Instant::now();
     shared.set_phase(Phase::Drain);
     let mut stats = Stats::default();
@@ -309,6 +321,10 @@ fn main() {
         stats.merge(w.join().expect("load thread panicked"));
     }
     shared.set_phase(Phase::Stop);
+    let cpu_run = match (cpu_run_start, opts.server_pid.and_then(cpu_micros)) {
+        (Some(b), Some(a)) => Some(a.saturating_sub(b)),
+        _ => None,
+    };
 
     // Failed opens and connections that died later are both in `stats.errors`.
     let errors = stats.errors;
@@ -367,8 +383,17 @@ fn main() {
             } else {
                 ("msgs", "msgs", "msgs_per_s", "conns")
             };
+            let cpu_per_msg = cpu_run.filter(|_| n > 0).map(|us| us as f64 / n as f64);
+            let cpu_json = cpu_per_msg.map_or("null".to_owned(), |us| format!("{us:.2}"));
+            let deflate_json = match o.deflate {
+                None => "null".to_owned(),
+                Some(level) => format!(
+                    "{{\"level\":{level},\"compressed_in\":{},\"wire_bytes_in\":{},\"plain_bytes_in\":{}}}",
+                    stats.compressed_in, stats.wire_in, stats.plain_in
+                ),
+            };
             println!(
-                "{{\"scenario\":\"{name}\",\"server\":{server},\"{conns_key}\":{},\"inflight\":{},\"size\":{},\"threads\":{},\"secs\":{window:.3},\"sent\":{},\"{count_key}\":{n},\"{rate_key}\":{rate:.0},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1},\"max_us\":{max:.1},\"errors\":{errors},\"lost\":{},\"out_of_order\":{},\"ok\":{ok}}}",
+                "{{\"scenario\":\"{name}\",\"server\":{server},\"{conns_key}\":{},\"inflight\":{},\"size\":{},\"threads\":{},\"secs\":{window:.3},\"sent\":{},\"{count_key}\":{n},\"{rate_key}\":{rate:.0},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1},\"max_us\":{max:.1},\"server_cpu_us_per_msg\":{cpu_json},\"deflate\":{deflate_json},\"errors\":{errors},\"lost\":{},\"out_of_order\":{},\"ok\":{ok}}}",
                 o.conns,
                 o.inflight,
                 stats.size,
@@ -381,6 +406,16 @@ fn main() {
                 "{name} {}: {} conns x {} in flight x {} B: {n} {what} in {window:.2} s = {rate:.0}/s, latency p50 {p50:.1} us p99 {p99:.1} us max {max:.1} us; errors {errors}, lost {}, out of order {}",
                 o.server, o.conns, o.inflight, stats.size, stats.lost, stats.out_of_order
             );
+            if let Some(us) = cpu_per_msg {
+                eprintln!("{name} {}: server CPU {us:.2} us per {what}", o.server);
+            }
+            if o.deflate.is_some() {
+                let ratio = stats.plain_in as f64 / stats.wire_in.max(1) as f64;
+                eprintln!(
+                    "{name} {}: {} of {n} arrived compressed, {} B on the wire for {} B ({ratio:.2}x)",
+                    o.server, stats.compressed_in, stats.wire_in, stats.plain_in
+                );
+            }
         }
     }
     if !ok {
