@@ -4,7 +4,7 @@
 //! [`Inflater`] and [`Deflater`] hold the message-level rules: the size limit enforced while
 //! inflating (output grows step by step, never past the limit), the sync-flush tail, window
 //! limits, context takeover. The DEFLATE streams themselves come from a [`RawInflate`] and a
-//! [`RawDeflate`] the caller picks: built in is `miniz_oxide` ([`Miniz`]: pure Rust, `no_std`
+//! [`RawDeflate`] the caller picks: built in is `miniz_oxide` ([`MinizInflate`], [`MinizDeflate`]: pure Rust, `no_std`
 //! with `alloc`, no `unsafe` of its own, so this crate stays `forbid(unsafe_code)`); a server
 //! with `std` can plug in a faster library (the daemon uses zlib-rs through `flate2`).
 //!

@@ -15,6 +15,10 @@
 //!   frames.
 //! * [`frame`]: frame headers and masking, for callers that write frames themselves (e.g. a
 //!   server that encodes a broadcast once for many connections).
+//! * permessage-deflate (RFC 7692): negotiation in [`handshake::extensions`], RSV1 rules and
+//!   compressed messages in [`Connection`] (`with_permessage_deflate`, [`Event::Compressed`]),
+//!   and, with the `deflate` feature, `deflate`: inflating under the message limit and
+//!   compressing per message over a pluggable raw codec (miniz_oxide built in).
 //!
 //! The crate contains no `unsafe` code.
 //!
