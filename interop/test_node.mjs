@@ -366,6 +366,26 @@ async function permessageDeflate({ base }) {
   assert((await c.text()) === 'short', 'short echo');
   assert(seen.out === 1 && seen.in === 1, `compressed frames out/in: ${seen.out}/${seen.in}`);
   await c.close(1000, '');
+
+  // The chat app's broadcast arrives compressed too.
+  const a = await open(base, '/chat');
+  const guestA = (await a.text()).split(' ').pop();
+  const b = await open(base, '/chat');
+  const guestB = (await b.text()).split(' ').pop();
+  assert((await chatText(a, guestB)) === `* ${guestB} joined`, 'join notice');
+  const chatPmd = a.ws._extensions['permessage-deflate'];
+  let inflated = 0;
+  const chatDecompress = chatPmd.decompress;
+  chatPmd.decompress = (...args) => {
+    inflated++;
+    return chatDecompress.apply(chatPmd, args);
+  };
+  const text = 'compressed hello from node, '.repeat(10);
+  await b.send('m' + text);
+  assert((await chatText(a, guestA, guestB)) === `${guestB}: ${text}`, 'chat line');
+  assert(inflated === 1, `compressed chat lines: ${inflated}`);
+  await b.close(1000, '');
+  await a.close(1000, '');
 }
 
 const TESTS = [

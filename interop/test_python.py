@@ -289,28 +289,36 @@ def metric(name):
     raise AssertionError(f"no metric {name}")
 
 
+def count_compressed(ws):
+    """Checks that `ws` negotiated permessage-deflate as the daemon answers by default (no
+    context takeover either way) and counts the compressed frames (RSV1) it receives and sends
+    from now on."""
+    extensions = ws.protocol.extensions
+    assert [e.name for e in extensions] == ["permessage-deflate"], f"negotiated {extensions}"
+    ext = extensions[0]
+    assert ext.remote_no_context_takeover, "the server keeps no context"
+    assert ext.local_no_context_takeover, "the server asks the client to keep none"
+    seen = {"in": 0, "out": 0}
+    decode, encode = ext.decode, ext.encode
+
+    def counting_decode(frame, *, max_size=None):
+        seen["in"] += frame.rsv1
+        return decode(frame, max_size=max_size)
+
+    def counting_encode(frame):
+        frame = encode(frame)
+        seen["out"] += frame.rsv1
+        return frame
+
+    ext.decode, ext.encode = counting_decode, counting_encode
+    return seen
+
+
 async def t_permessage_deflate(base, _):
-    """websockets offers permessage-deflate by default: the daemon accepts it without context
-    takeover either way, and compressed frames (RSV1) flow in both directions."""
+    """websockets offers permessage-deflate by default: the daemon accepts it, and compressed
+    frames flow in both directions, from the echo app and from the chat app's broadcast."""
     async with open_ws(base, "/echo") as ws:
-        extensions = ws.protocol.extensions
-        assert [e.name for e in extensions] == ["permessage-deflate"], f"negotiated {extensions}"
-        ext = extensions[0]
-        assert ext.remote_no_context_takeover, "the server keeps no context"
-        assert ext.local_no_context_takeover, "the server asks the client to keep none"
-        seen = {"in": 0, "out": 0}
-        decode, encode = ext.decode, ext.encode
-
-        def counting_decode(frame, *, max_size=None):
-            seen["in"] += frame.rsv1
-            return decode(frame, max_size=max_size)
-
-        def counting_encode(frame):
-            frame = encode(frame)
-            seen["out"] += frame.rsv1
-            return frame
-
-        ext.decode, ext.encode = counting_decode, counting_encode
+        seen = count_compressed(ws)
         before = metric('ringsocket_deflate_in_bytes_total{stage="after"}')
         message = '{"user":"alice","room":"general","text":"hello everyone"},' * 40
         await ws.send(message)
@@ -321,6 +329,15 @@ async def t_permessage_deflate(base, _):
         assert seen["out"] >= 1, "websockets compressed nothing"
         assert seen["in"] == 1, f"compressed frames from the server: {seen['in']}, wanted 1"
         assert metric('ringsocket_deflate_in_bytes_total{stage="after"}') > before
+    async with open_ws(base, "/chat") as a, open_ws(base, "/chat") as b:
+        guest_a = (await recv(a)).split()[-1]
+        guest_b = (await recv(b)).split()[-1]
+        assert await chat_recv(a, guest_b) == f"* {guest_b} joined"
+        seen = count_compressed(a)
+        text = "compressed hello from python, " * 10
+        await b.send("m" + text)
+        assert await chat_recv(a, guest_a, guest_b) == f"{guest_b}: {text}"
+        assert seen["in"] == 1, f"compressed chat lines: {seen['in']}, wanted 1"
 
 
 TESTS = [
