@@ -32,9 +32,15 @@ pub(crate) struct ConnDeflate {
     /// The longest message that may be compressed (the agreed server window, 2^bits, when
     /// below 15: then only messages that fit it).
     max_len: usize,
-    /// The client takes its context over: its own decompressor.
-    pub(crate) inflater: Option<Box<Inflater>>,
-    /// The server takes its context over: this client's own compressor.
+    /// The agreed server window, 2^bits.
+    window_bits: u8,
+    /// The client takes its context over: it needs a decompressor of its own.
+    client_takeover: bool,
+    /// The server takes its context over: this client gets a compressor of its own.
+    server_takeover: bool,
+    /// Those codecs, created at their first message, so that a connection that stays idle
+    /// holds none.
+    inflater: Option<Box<Inflater>>,
     deflater: Option<Box<Deflater>>,
 }
 
@@ -47,10 +53,34 @@ impl ConnDeflate {
             level: settings.level,
             min_size: settings.min_size as usize,
             max_len,
-            inflater: (!agreed.client_no_context_takeover).then(|| Box::new(zlib::inflater())),
-            deflater: (!agreed.server_no_context_takeover)
-                .then(|| Box::new(zlib::deflater(settings.level, true).with_max_window_bits(bits))),
+            window_bits: bits,
+            client_takeover: !agreed.client_no_context_takeover,
+            server_takeover: !agreed.server_no_context_takeover,
+            inflater: None,
+            deflater: None,
         })
+    }
+
+    /// The client's own decompressor, when it takes its context over.
+    pub(crate) fn own_inflater(&mut self) -> Option<&mut Inflater> {
+        if !self.client_takeover {
+            return None;
+        }
+        Some(
+            self.inflater
+                .get_or_insert_with(|| Box::new(zlib::inflater())),
+        )
+    }
+
+    /// This client's own compressor, when the server takes its context over.
+    fn own_deflater(&mut self) -> Option<&mut Deflater> {
+        if !self.server_takeover {
+            return None;
+        }
+        let (level, bits) = (self.level, self.window_bits);
+        Some(self.deflater.get_or_insert_with(|| {
+            Box::new(zlib::deflater(level, true).with_max_window_bits(bits))
+        }))
     }
 }
 
@@ -174,19 +204,20 @@ impl Worker {
                 cache,
                 ..
             } = deflate;
-            let compressed = if let Some(own) = cd.deflater.as_mut() {
+            let level = cd.level;
+            let compressed = if let Some(own) = cd.own_deflater() {
                 // Context takeover: this client's copy, compressed in its order.
                 counters.deflate_compressions.inc();
                 compress_frame(ws, own, kind, payload, scratch, arena, true)
             } else {
                 match cache[record as usize] {
-                    Some((level, cached)) if level == cd.level => cached,
+                    Some((cached_level, cached)) if cached_level == level => cached,
                     _ => {
                         counters.deflate_compressions.inc();
-                        let deflater = deflater_for(deflaters, cd.level);
+                        let deflater = deflater_for(deflaters, level);
                         let compressed =
                             compress_frame(ws, deflater, kind, payload, scratch, arena, false);
-                        cache[record as usize] = Some((cd.level, compressed));
+                        cache[record as usize] = Some((level, compressed));
                         compressed
                     }
                 }

@@ -255,11 +255,11 @@ impl Worker {
                 Some(Event::Message { kind, payload }) => Some((kind, payload)),
                 Some(Event::Compressed { kind, payload }) => {
                     let wire_len = payload.len() as u64;
-                    let (inflater, inflated) =
-                        match deflate.as_mut().and_then(|d| d.inflater.as_deref_mut()) {
-                            Some(own) => (own, &mut shared.inflated),
-                            None => shared.inflater(),
-                        };
+                    let (inflater, inflated) = match deflate.as_mut().and_then(|d| d.own_inflater())
+                    {
+                        Some(own) => (own, &mut shared.inflated),
+                        None => shared.inflater(),
+                    };
                     match ws.inflate_message(&settings.ws, inflater, kind, payload, inflated, out) {
                         Ok(inflated) => {
                             counters.deflate_in_after.add(wire_len);
