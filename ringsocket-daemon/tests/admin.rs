@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use app_abi::host::App;
 use app_abi::{AppCloseCode, Rs, Stop, rs_app};
-use common::{Client, Msg, test_spec, wait_until};
+use common::{Client, Msg, sample, test_spec, wait_until};
 use ringsocket_daemon::admin::{self, AdminServer};
 use ringsocket_daemon::server::{AppSource, AppSpec, EndpointSpec, Server, ServerSpec};
 use ws_proto::DataKind as Kind;
@@ -90,14 +90,6 @@ fn path(addr: SocketAddr, path: &str) -> (u16, String) {
         addr,
         &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n"),
     )
-}
-
-/// The value of the sample `name` (with its labels, exactly as rendered).
-fn sample(metrics: &str, name: &str) -> u64 {
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("no sample {name} in:\n{metrics}"))
 }
 
 #[test]

@@ -8,24 +8,12 @@ use std::net::SocketAddr;
 
 use app_abi::abi::rs_app_descriptor;
 use app_abi::host::App;
-use app_abi::{Rs, rs_app};
-use common::{Client, Msg, Upgrade, raw_frame, test_spec};
+use app_abi::rs_app;
+use common::{Client, Msg, Upgrade, raw_frame, serve, test_spec};
 use ringsocket_daemon::server::{AppSource, AppSpec, EndpointSpec, Server, ServerSpec};
 use ringsocket_daemon::settings::Compression;
 use ws_proto::DataKind as Kind;
 use ws_proto::handshake::extensions::{DeflateOffer, PerMessageDeflate};
-
-/// Echoes every message; `all …` broadcasts the rest to every client.
-fn serve(rs: &mut Rs, payload: &[u8]) {
-    let kind = rs.read_data_kind();
-    if let Some(rest) = payload.strip_prefix(b"all ") {
-        rs.w_bytes(rest);
-        rs.to_every(kind);
-    } else {
-        rs.w_bytes(payload);
-        rs.to_cur(kind);
-    }
-}
 
 rs_app! {
     static ECHO;
@@ -115,11 +103,7 @@ fn json(len: usize) -> String {
 
 /// The value of the sample `name` (labels included) in the server's metrics.
 fn sample(server: &Server, name: &str) -> u64 {
-    let metrics = server.metrics().render();
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("no sample {name} in:\n{metrics}"))
+    common::sample(&server.metrics().render(), name)
 }
 
 #[test]
@@ -244,27 +228,26 @@ fn a_bomb_is_stopped_at_the_limit_with_1009_and_bad_data_gets_1007() {
     let offer = Some(DeflateOffer::browser_like());
     let mut bystander = connect(addr, "/echo", offer);
 
+    let compress = |payload: &[u8]| {
+        let mut out = Vec::new();
+        ws_proto::deflate::Deflater::new(9, false)
+            .compress(payload, &mut out)
+            .unwrap();
+        out
+    };
     // 16 MiB of zeros compress to about 16 KiB; the limit is 64 KiB inflated.
-    let mut bomb = Vec::new();
-    ws_proto::deflate::Deflater::new(9, false)
-        .compress(&vec![0u8; 16 << 20], &mut bomb)
-        .unwrap();
+    let bomb = compress(&vec![0u8; 16 << 20]);
     assert!(bomb.len() < 64 << 10, "{}", bomb.len());
-    let mut client = connect(addr, "/echo", offer);
-    client.send_compressed_raw(Kind::Binary, &bomb);
-    assert_eq!(client.recv_close(), Some(1009));
-
-    let mut client = connect(addr, "/echo", offer);
-    client.send_compressed_raw(Kind::Binary, &[0xff, 0xff, 0xff]);
-    assert_eq!(client.recv_close(), Some(1007));
-
-    let mut client = connect(addr, "/echo", offer);
-    let mut not_utf8 = Vec::new();
-    ws_proto::deflate::Deflater::new(6, false)
-        .compress(b"ok \xff\xfe", &mut not_utf8)
-        .unwrap();
-    client.send_compressed_raw(Kind::Text, &not_utf8);
-    assert_eq!(client.recv_close(), Some(1007));
+    let not_utf8 = compress(b"ok \xff\xfe");
+    for (kind, payload, code) in [
+        (Kind::Binary, &bomb[..], 1009),
+        (Kind::Binary, &[0xff, 0xff, 0xff][..], 1007),
+        (Kind::Text, &not_utf8[..], 1007),
+    ] {
+        let mut client = connect(addr, "/echo", offer);
+        client.send_compressed_raw(kind, payload);
+        assert_eq!(client.recv_close(), Some(code));
+    }
 
     // Everyone else is served as before.
     let message = json(4096);

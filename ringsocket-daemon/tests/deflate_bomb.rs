@@ -5,21 +5,15 @@
 mod common;
 
 use app_abi::host::App;
-use app_abi::{Rs, rs_app};
-use common::{Client, Upgrade, test_spec};
+use app_abi::rs_app;
+use common::{Client, Upgrade, serve, test_spec};
 use ringsocket_daemon::server::{AppSource, AppSpec, EndpointSpec, Server};
 use ws_proto::DataKind as Kind;
 use ws_proto::handshake::extensions::DeflateOffer;
 
-fn echo(rs: &mut Rs, payload: &[u8]) {
-    let kind = rs.read_data_kind();
-    rs.w_bytes(payload);
-    rs.to_cur(kind);
-}
-
 rs_app! {
     static ECHO;
-    read: any echo(net [u8; 0..]),
+    read: any serve(net [u8; 0..]),
 }
 
 /// `VmHWM` (peak resident set) of this process, in KiB.

@@ -10,34 +10,14 @@ use std::time::{Duration, Instant};
 
 use app_abi::abi::rs_app_descriptor;
 use app_abi::host::App;
-use app_abi::{AppCloseCode, DataKind, Rs, rs_app};
-use common::{Client, LIMIT, Msg, Upgrade, raw_frame, test_spec, wait_until};
+use app_abi::{Rs, rs_app};
+use common::{Client, LIMIT, Msg, Upgrade, raw_frame, serve, test_spec, wait_until};
 use ringsocket_daemon::server::{
     AppSource, AppSpec, EndpointSpec, ListenerSpec, Server, ServerSpec, StartError,
 };
 use ws_proto::DataKind as Kind;
 
 // ---------- apps ----------
-
-/// Echoes every message, except commands: `close N` closes the client with N, `all …`
-/// broadcasts the rest to every client, `whoami` answers the client's worker index.
-fn serve(rs: &mut Rs, payload: &[u8]) {
-    let kind = rs.read_data_kind();
-    if let Some(code) = payload.strip_prefix(b"close ") {
-        let code = std::str::from_utf8(code).unwrap().parse().unwrap();
-        rs.close_cur(AppCloseCode::new(code).unwrap());
-    } else if let Some(rest) = payload.strip_prefix(b"all ") {
-        rs.w_bytes(rest);
-        rs.to_every(kind);
-    } else if payload == b"whoami" {
-        let worker = rs.client_id().worker();
-        rs.w_str(&worker.to_string());
-        rs.to_cur(DataKind::Text);
-    } else {
-        rs.w_bytes(payload);
-        rs.to_cur(kind);
-    }
-}
 
 rs_app! {
     static ECHO;

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use app_abi::abi::rs_app_descriptor;
 use app_abi::host::App;
-use app_abi::{AppCloseCode, Rs, rs_app};
-use common::{Client, LIMIT, Msg, Tls, Upgrade, test_spec};
+use app_abi::rs_app;
+use common::{Client, LIMIT, Msg, Tls, Upgrade, serve, test_spec};
 use ringsocket_daemon::server::{AppSource, AppSpec, EndpointSpec, Server, ServerSpec, StartError};
 use ringsocket_daemon::tls::{ALPN_HTTP_1_1, CertSpec, TlsError};
 use rustls::crypto::CryptoProvider;
@@ -23,22 +23,6 @@ use test_pki::{AcceptAny, Leaf, Pki};
 use ws_proto::DataKind as Kind;
 
 // ---------- the app ----------
-
-/// Echoes every message, except commands: `close N` closes the client with N, `all …`
-/// broadcasts the rest to every client.
-fn serve(rs: &mut Rs, payload: &[u8]) {
-    let kind = rs.read_data_kind();
-    if let Some(code) = payload.strip_prefix(b"close ") {
-        let code = std::str::from_utf8(code).unwrap().parse().unwrap();
-        rs.close_cur(AppCloseCode::new(code).unwrap());
-    } else if let Some(rest) = payload.strip_prefix(b"all ") {
-        rs.w_bytes(rest);
-        rs.to_every(kind);
-    } else {
-        rs.w_bytes(payload);
-        rs.to_cur(kind);
-    }
-}
 
 rs_app! {
     static ECHO;

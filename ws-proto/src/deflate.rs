@@ -28,6 +28,16 @@ const CHUNK: usize = 16 << 10;
 /// The first output step: small messages should not pay for zeroing a whole chunk.
 const FIRST_STEP: usize = 256;
 
+/// The longest message a compressor bound to a window of 2^`bits` bytes may compress on its
+/// own (see [`Deflater::with_max_window_bits`]); `usize::MAX` for the full window.
+pub fn max_len_for_window(bits: u8) -> usize {
+    if bits >= 15 {
+        usize::MAX
+    } else {
+        1 << bits.max(8)
+    }
+}
+
 /// What one call of a raw codec did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Step {
@@ -305,12 +315,10 @@ impl<R: RawDeflate> Deflater<R> {
     /// empty one (no context takeover): then no match can reach further back. Longer messages
     /// are sent uncompressed, which RFC 7692 allows for any message.
     pub fn with_max_window_bits(self, bits: u8) -> Self {
-        let max_len = if bits >= 15 {
-            usize::MAX
-        } else {
-            1 << bits.max(8)
-        };
-        Self { max_len, ..self }
+        Self {
+            max_len: max_len_for_window(bits),
+            ..self
+        }
     }
 
     /// Whether a message of `len` bytes may be compressed (see
@@ -322,6 +330,18 @@ impl<R: RawDeflate> Deflater<R> {
     /// Whether each message may refer back to the previous ones.
     pub fn context_takeover(&self) -> bool {
         self.context_takeover
+    }
+
+    /// Compresses `payload` into `out` (as [`compress`](Self::compress)) and says whether the
+    /// compressed form is what to send. Not when compressing failed: the compressor reset its
+    /// window, so a plain message is safe even with context takeover (nothing later refers
+    /// back past it). Without context takeover, not when it did not get smaller. With
+    /// takeover a successful compression must be sent: the peer's window has to see every
+    /// message the compressor saw.
+    pub fn compress_to_send(&mut self, payload: &[u8], out: &mut Vec<u8>) -> bool {
+        let base = out.len();
+        self.compress(payload, out).is_ok()
+            && (self.context_takeover || out.len() - base < payload.len())
     }
 
     /// Compresses one message, appending the bytes to send (with RSV1 set on the first frame)

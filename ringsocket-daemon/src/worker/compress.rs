@@ -9,6 +9,7 @@
 //! record's plain frame. Only a connection that negotiated context takeover owns a
 //! compressor (its messages are compressed for it alone, in order) or a decompressor.
 
+use ws_proto::deflate::max_len_for_window;
 use ws_proto::frame::{FrameHeader, Opcode};
 use ws_proto::handshake::extensions::PerMessageDeflate;
 
@@ -29,10 +30,7 @@ pub(crate) struct ConnDeflate {
     /// zlib level and the smallest message compressed (the endpoint's settings).
     level: u8,
     min_size: usize,
-    /// The longest message that may be compressed (the agreed server window, 2^bits, when
-    /// below 15: then only messages that fit it).
-    max_len: usize,
-    /// The agreed server window, 2^bits.
+    /// The agreed server window, 2^bits (below 15, only messages that fit it are compressed).
     window_bits: u8,
     /// The client takes its context over: it needs a decompressor of its own.
     client_takeover: bool,
@@ -48,11 +46,9 @@ impl ConnDeflate {
     /// The state for what was agreed on an endpoint with `settings`.
     pub(crate) fn new(agreed: &PerMessageDeflate, settings: &Compression) -> Box<Self> {
         let bits = agreed.server_max_window_bits;
-        let max_len = if bits >= 15 { usize::MAX } else { 1 << bits };
         Box::new(Self {
             level: settings.level,
             min_size: settings.min_size as usize,
-            max_len,
             window_bits: bits,
             client_takeover: !agreed.client_no_context_takeover,
             server_takeover: !agreed.server_no_context_takeover,
@@ -194,7 +190,10 @@ impl Worker {
             let Some((kind, payload)) = whole_message(frame) else {
                 continue;
             };
-            if payload.len() < cd.min_size || payload.len() > cd.max_len || !ws.can_send_data() {
+            if payload.len() < cd.min_size
+                || payload.len() > max_len_for_window(cd.window_bits)
+                || !ws.can_send_data()
+            {
                 continue;
             }
             let Shared {
@@ -208,7 +207,7 @@ impl Worker {
             let compressed = if let Some(own) = cd.own_deflater() {
                 // Context takeover: this client's copy, compressed in its order.
                 counters.deflate_compressions.inc();
-                compress_frame(ws, own, kind, payload, scratch, arena, true)
+                compress_frame(ws, own, kind, payload, scratch, arena)
             } else {
                 match cache[record as usize] {
                     Some((cached_level, cached)) if cached_level == level => cached,
@@ -216,7 +215,7 @@ impl Worker {
                         counters.deflate_compressions.inc();
                         let deflater = deflater_for(deflaters, level);
                         let compressed =
-                            compress_frame(ws, deflater, kind, payload, scratch, arena, false);
+                            compress_frame(ws, deflater, kind, payload, scratch, arena);
                         cache[record as usize] = Some((level, compressed));
                         compressed
                     }
@@ -237,9 +236,7 @@ impl Worker {
 }
 
 /// Compresses `payload` with `deflater` and appends its frame (RSV1 set) to `arena`; `None`
-/// when it should go plain: compressing failed (the compressor reset its window, so even
-/// with context takeover nothing later refers back past it), or without context takeover
-/// it did not get smaller.
+/// when it should go plain (see `Deflater::compress_to_send`).
 fn compress_frame(
     ws: &mut ws_proto::Connection,
     deflater: &mut Deflater,
@@ -247,11 +244,9 @@ fn compress_frame(
     payload: &[u8],
     scratch: &mut Vec<u8>,
     arena: &mut Vec<u8>,
-    takeover: bool,
 ) -> Option<Frame> {
     scratch.clear();
-    deflater.compress(payload, scratch).ok()?;
-    if !takeover && scratch.len() >= payload.len() {
+    if !deflater.compress_to_send(payload, scratch) {
         return None;
     }
     let header = ws

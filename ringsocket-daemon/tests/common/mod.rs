@@ -17,7 +17,7 @@ use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use ws_proto::deflate::{Deflater, Inflater};
 use ws_proto::handshake::extensions::{DeflateOffer, PerMessageDeflate};
 use ws_proto::handshake::{ClientRequest, ResponseParser, ResponseStatus, encode_key};
-use ws_proto::{ClientOutput, CloseCode, Config, Connection, DataKind, Event, Role};
+use ws_proto::{ClientOutput, CloseCode, Config, Connection, DataKind, Event, Output, Role};
 
 /// The serving core as the in-process tests run it: one plain listener on 127.0.0.1 (a free
 /// port), two workers, small rings, and short shutdown waits (tests stop servers with clients
@@ -335,31 +335,28 @@ impl Client {
         ws_proto::Instant::from_nanos(self.origin.elapsed().as_nanos() as u64)
     }
 
-    /// Sends one message as one frame.
-    pub fn send(&mut self, kind: DataKind, payload: &[u8]) {
+    /// Runs `act` with the engine, its limits and an output masking with the client's keys,
+    /// then writes what it produced.
+    fn write_with(&mut self, act: impl FnOnce(&mut Connection, &Config, &mut dyn Output)) {
         let mut out = Vec::new();
         let seed = &mut self.seed;
         let mut output = ClientOutput {
             buffer: &mut out,
             mask_keys: || (xorshift(seed) as u32).to_le_bytes(),
         };
-        self.conn.send(kind, payload, &mut output).unwrap();
+        act(&mut self.conn, &self.config, &mut output);
         self.stream.write_all(&out).unwrap();
+    }
+
+    /// Sends one message as one frame.
+    pub fn send(&mut self, kind: DataKind, payload: &[u8]) {
+        self.write_with(|conn, _, out| conn.send(kind, payload, out).unwrap());
     }
 
     /// Sends `compressed` (DEFLATE data without the tail) as one compressed frame, whatever it
     /// holds.
     pub fn send_compressed_raw(&mut self, kind: DataKind, compressed: &[u8]) {
-        let mut out = Vec::new();
-        let seed = &mut self.seed;
-        let mut output = ClientOutput {
-            buffer: &mut out,
-            mask_keys: || (xorshift(seed) as u32).to_le_bytes(),
-        };
-        self.conn
-            .send_compressed(kind, compressed, &mut output)
-            .unwrap();
-        self.stream.write_all(&out).unwrap();
+        self.write_with(|conn, _, out| conn.send_compressed(kind, compressed, out).unwrap());
     }
 
     /// Sends one message compressed (permessage-deflate must have been agreed), as one frame
@@ -371,24 +368,18 @@ impl Client {
             .expect("compression agreed")
             .compress(payload, &mut compressed)
             .unwrap();
-        let mut out = Vec::new();
-        let seed = &mut self.seed;
-        let mut output = ClientOutput {
-            buffer: &mut out,
-            mask_keys: || (xorshift(seed) as u32).to_le_bytes(),
-        };
         let size = compressed.len().div_ceil(pieces.max(1)).max(1);
         let chunks: Vec<&[u8]> = compressed.chunks(size).collect();
-        for (i, chunk) in chunks.iter().enumerate() {
-            let fin = i + 1 == chunks.len();
-            self.conn
-                .send_compressed_fragment(kind, chunk, fin, &mut output)
-                .unwrap();
-        }
-        if chunks.is_empty() {
-            self.conn.send_compressed(kind, &[], &mut output).unwrap();
-        }
-        self.stream.write_all(&out).unwrap();
+        self.write_with(|conn, _, out| {
+            for (i, chunk) in chunks.iter().enumerate() {
+                let fin = i + 1 == chunks.len();
+                conn.send_compressed_fragment(kind, chunk, fin, out)
+                    .unwrap();
+            }
+            if chunks.is_empty() {
+                conn.send_compressed(kind, &[], out).unwrap();
+            }
+        });
     }
 
     pub fn text(&mut self, text: &str) {
@@ -397,47 +388,26 @@ impl Client {
 
     /// Sends one message in `pieces` fragments (all in one write).
     pub fn send_fragmented(&mut self, kind: DataKind, payload: &[u8], pieces: usize) {
-        let mut out = Vec::new();
-        let seed = &mut self.seed;
-        let mut output = ClientOutput {
-            buffer: &mut out,
-            mask_keys: || (xorshift(seed) as u32).to_le_bytes(),
-        };
         let size = payload.len().div_ceil(pieces).max(1);
         let chunks: Vec<&[u8]> = payload.chunks(size).collect();
-        for (i, chunk) in chunks.iter().enumerate() {
-            let fin = i + 1 == chunks.len();
-            self.conn
-                .send_fragment(kind, chunk, fin, &mut output)
-                .unwrap();
-        }
-        self.stream.write_all(&out).unwrap();
+        self.write_with(|conn, _, out| {
+            for (i, chunk) in chunks.iter().enumerate() {
+                let fin = i + 1 == chunks.len();
+                conn.send_fragment(kind, chunk, fin, out).unwrap();
+            }
+        });
     }
 
     pub fn ping(&mut self, payload: &[u8]) {
-        let mut out = Vec::new();
-        let seed = &mut self.seed;
-        let mut output = ClientOutput {
-            buffer: &mut out,
-            mask_keys: || (xorshift(seed) as u32).to_le_bytes(),
-        };
-        self.conn.send_ping(payload, &mut output).unwrap();
-        self.stream.write_all(&out).unwrap();
+        self.write_with(|conn, _, out| conn.send_ping(payload, out).unwrap());
     }
 
     /// Starts the closing handshake.
     pub fn close(&mut self, code: u16) {
         let now = self.now();
-        let mut out = Vec::new();
-        let seed = &mut self.seed;
-        let mut output = ClientOutput {
-            buffer: &mut out,
-            mask_keys: || (xorshift(seed) as u32).to_le_bytes(),
-        };
-        self.conn
-            .close(&self.config, now, CloseCode(code), "", &mut output)
-            .unwrap();
-        self.stream.write_all(&out).unwrap();
+        self.write_with(|conn, config, out| {
+            conn.close(config, now, CloseCode(code), "", out).unwrap()
+        });
     }
 
     /// Sends raw bytes (e.g. a hand-made frame).
@@ -617,4 +587,33 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(2));
     }
+}
+
+/// The tests' echo app's read callback: echoes every message, except commands: `close N`
+/// closes the client with N, `all …` broadcasts the rest to every client, `whoami` answers the
+/// client's worker index. (Each test binary declares its own `rs_app!` around it.)
+pub fn serve(rs: &mut app_abi::Rs, payload: &[u8]) {
+    let kind = rs.read_data_kind();
+    if let Some(code) = payload.strip_prefix(b"close ") {
+        let code = std::str::from_utf8(code).unwrap().parse().unwrap();
+        rs.close_cur(app_abi::AppCloseCode::new(code).unwrap());
+    } else if let Some(rest) = payload.strip_prefix(b"all ") {
+        rs.w_bytes(rest);
+        rs.to_every(kind);
+    } else if payload == b"whoami" {
+        let worker = rs.client_id().worker();
+        rs.w_str(&worker.to_string());
+        rs.to_cur(app_abi::DataKind::Text);
+    } else {
+        rs.w_bytes(payload);
+        rs.to_cur(kind);
+    }
+}
+
+/// The value of the sample `name` (with its labels, exactly as rendered) in `metrics`.
+pub fn sample(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no sample {name} in:\n{metrics}"))
 }

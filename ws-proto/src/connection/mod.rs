@@ -400,11 +400,23 @@ impl Connection {
         fin: bool,
         out: &mut O,
     ) -> Result<(), LocalError> {
+        self.send_data_frame(kind, payload, fin, false, out)
+    }
+
+    /// One data frame with the state checks; `compressed`: part of a compressed message.
+    fn send_data_frame<O: Output + ?Sized>(
+        &mut self,
+        kind: DataKind,
+        payload: &[u8],
+        fin: bool,
+        compressed: bool,
+        out: &mut O,
+    ) -> Result<(), LocalError> {
         let mask = self.mask_for(out)?;
         if out.remaining_capacity() < MAX_HEADER_LEN.saturating_add(payload.len()) {
             return Err(LocalError::OutputFull);
         }
-        let header = self.data_frame_header(kind, fin, payload.len() as u64, mask)?;
+        let header = self.data_header(kind, fin, payload.len() as u64, mask, compressed)?;
         write_frame(header, mask, &[], payload, out)
     }
 
@@ -482,12 +494,7 @@ impl Connection {
         fin: bool,
         out: &mut O,
     ) -> Result<(), LocalError> {
-        let mask = self.mask_for(out)?;
-        if out.remaining_capacity() < MAX_HEADER_LEN.saturating_add(piece.len()) {
-            return Err(LocalError::OutputFull);
-        }
-        let header = self.data_header(kind, fin, piece.len() as u64, mask, true)?;
-        write_frame(header, mask, &[], piece, out)
+        self.send_data_frame(kind, piece, fin, true, out)
     }
 
     /// Encodes the header of a whole compressed message (one frame, RSV1 set) whose payload the
@@ -528,11 +535,7 @@ impl Connection {
             return self.send(kind, payload, out).map(|()| false);
         }
         scratch.clear();
-        // A failed compressor has reset its window, so a plain message is safe even with
-        // context takeover: nothing later refers back past it. With takeover the peer must
-        // see every message the compressor saw, so a successful compression is sent.
-        let compressed = deflater.compress(payload, scratch);
-        if compressed.is_err() || !deflater.context_takeover() && scratch.len() >= payload.len() {
+        if !deflater.compress_to_send(payload, scratch) {
             return self.send(kind, payload, out).map(|()| false);
         }
         self.send_compressed(kind, scratch, out).map(|()| true)
