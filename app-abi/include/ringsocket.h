@@ -162,6 +162,16 @@ struct rs_host_fns {
     struct rs_conf const *(*conf)(rs_t *rs);
     struct rs_conf_app const *(*app_conf)(rs_t *rs);
     void (*log)(rs_t *rs, int level, char const *msg, size_t len);
+    // Appended with the upgrade hook: present when struct_size covers them (the rs_request_*,
+    // rs_set_* and rs_get_client_data helpers below check).
+    uint8_t const *(*request_target)(rs_t *rs, size_t *len);
+    uint8_t const *(*request_header)(rs_t *rs, uint8_t const *name, size_t name_len, size_t *len);
+    uint8_t const *(*request_query_param)(rs_t *rs, uint8_t const *name, size_t name_len,
+                                          size_t *len);
+    uint8_t const *(*request_cookie)(rs_t *rs, uint8_t const *name, size_t name_len, size_t *len);
+    int (*set_subprotocol)(rs_t *rs, uint8_t const *p, size_t len);
+    int (*set_client_data)(rs_t *rs, uint8_t const *data, size_t len);
+    uint8_t const *(*client_data)(rs_t *rs, size_t *len);
 };
 
 struct rs_t {
@@ -188,7 +198,14 @@ struct rs_app_descriptor {
     // Runs once when the app stops for good, after every other callback. RS_APP leaves it NULL
     // (the host frees RS_INIT's app data itself); read only when struct_size covers it.
     int (*fini)(rs_t *rs);
+    // RS_UPGRADE(cb): runs on the app thread for every upgrade request, before the 101. Returns
+    // 0 to accept, an HTTP status 400..599 to reject (the write buffer is the response body, at
+    // most RS_MAX_REJECT_BODY bytes), -1 for fatal. Read only when struct_size covers it.
+    int (*upgrade)(rs_t *rs);
 };
+
+#define RS_MAX_REJECT_BODY 4096u
+#define RS_MAX_CLIENT_DATA 65536u
 
 // Defined by RS_APP (exactly once per app).
 extern struct rs_app_descriptor const ringsocket_app_descriptor;
@@ -325,6 +342,55 @@ static inline struct rs_conf_app const *rs_get_app_conf(rs_t *rs) { return rs->h
 static inline void *rs_get_app_data(rs_t *rs) { return rs->app_data; }
 
 // ---------------------------------------------------------------------------------------------
+// The upgrade callback's request (RS_UPGRADE), and per-client data. Pointers stay valid until
+// the callback returns (rs_get_query_param's: until the next rs_get_* request call); NULL means
+// absent. A host older than these functions returns NULL / -1.
+
+#define RS_HAS_HOST_FN_(rs, f)                                                                     \
+    ((rs)->host->struct_size >= offsetof(struct rs_host_fns, f) + sizeof((rs)->host->f))
+
+// The request target as sent: path, then "?" and the query, if any.
+static inline uint8_t const *rs_get_request_target(rs_t *rs, size_t *len) {
+    return RS_HAS_HOST_FN_(rs, request_target) ? rs->host->request_target(rs, len) : NULL;
+}
+// A forwarded header (case-insensitive): Cookie, Authorization, Sec-WebSocket-Protocol,
+// User-Agent, X-Forwarded-For, Origin, and those the endpoint's "upgrade_headers" lists.
+static inline uint8_t const *rs_get_request_header(rs_t *rs, char const *name, size_t *len) {
+    return RS_HAS_HOST_FN_(rs, request_header)
+               ? rs->host->request_header(rs, (uint8_t const *)name, strlen(name), len)
+               : NULL;
+}
+// A query parameter, percent-decoded ("+" as a space).
+static inline uint8_t const *rs_get_query_param(rs_t *rs, char const *name, size_t *len) {
+    return RS_HAS_HOST_FN_(rs, request_query_param)
+               ? rs->host->request_query_param(rs, (uint8_t const *)name, strlen(name), len)
+               : NULL;
+}
+// A cookie of the Cookie header.
+static inline uint8_t const *rs_get_cookie(rs_t *rs, char const *name, size_t *len) {
+    return RS_HAS_HOST_FN_(rs, request_cookie)
+               ? rs->host->request_cookie(rs, (uint8_t const *)name, strlen(name), len)
+               : NULL;
+}
+// Accept with this subprotocol (one the client offered; "" for none): 0, or -1.
+static inline int rs_set_subprotocol(rs_t *rs, char const *protocol) {
+    return RS_HAS_HOST_FN_(rs, set_subprotocol)
+               ? rs->host->set_subprotocol(rs, (uint8_t const *)protocol, strlen(protocol))
+               : -1;
+}
+// Upgrade, open and read callbacks: keep a copy of data (at most RS_MAX_CLIENT_DATA bytes; 0
+// bytes remove it) for the current client until its close callback has run: 0, or -1.
+static inline int rs_set_client_data(rs_t *rs, void const *data, size_t len) {
+    return RS_HAS_HOST_FN_(rs, set_client_data)
+               ? rs->host->set_client_data(rs, (uint8_t const *)data, len)
+               : -1;
+}
+// Upgrade, open, read and close callbacks: the current client's data, or NULL.
+static inline void const *rs_get_client_data(rs_t *rs, size_t *len) {
+    return RS_HAS_HOST_FN_(rs, client_data) ? rs->host->client_data(rs, len) : NULL;
+}
+
+// ---------------------------------------------------------------------------------------------
 // RS_LOG(level, format, ...): printf-style, with syslog levels (LOG_ERR .. LOG_DEBUG); the host
 // prefixes the app's name, and levels below "log_level" are dropped.
 
@@ -428,6 +494,8 @@ static inline void rs_ntoh_elems_(void *elems, size_t elem_size, size_t elem_c) 
 #define RS_TIMER_SLEEP(cb, microseconds) (RS_K_TIMER_, RS_TIMER_MODE_SLEEP, cb, microseconds)
 #define RS_TIMER_WAKE(cb, microseconds) (RS_K_TIMER_, RS_TIMER_MODE_WAKE, cb, microseconds)
 #define RS_TIMER_NONE (RS_K_NONE_, ~)
+#define RS_UPGRADE(cb) (RS_K_CB_, cb)
+#define RS_UPGRADE_NONE (RS_K_NONE_, ~)
 
 #define RS_READ_BIN(...) (RS_K_READ_, RS_KIND_BIN_, __VA_ARGS__)
 #define RS_READ_UTF8(...) (RS_K_READ_, RS_KIND_UTF8_, __VA_ARGS__)
@@ -600,6 +668,14 @@ static inline void rs_ntoh_elems_(void *elems, size_t elem_size, size_t elem_c) 
         return cb(rs);                                                                             \
     }
 #define RS_TIMER_FN_RS_K_NONE_(...)
+#define RS_UPGRADE_FN_RS_K_CB_(cb)                                                                 \
+    static int rs_upgrade_entry_(rs_t *rs) {                                                       \
+        rs_cur_rs_ = rs;                                                                           \
+        return cb(rs);                                                                             \
+    }
+#define RS_UPGRADE_FN_RS_K_NONE_(...)
+#define RS_UPGRADE_PTR_RS_K_CB_(cb) rs_upgrade_entry_
+#define RS_UPGRADE_PTR_RS_K_NONE_(...) NULL
 #define RS_TIMER_PTR_RS_K_TIMER_(mode, cb, us) rs_timer_entry_
 #define RS_TIMER_PTR_RS_K_NONE_(...) NULL
 #define RS_TIMER_MODEF_RS_K_TIMER_(mode, cb, us) (mode)
@@ -641,13 +717,17 @@ static inline void rs_ntoh_elems_(void *elems, size_t elem_size, size_t elem_c) 
     case (val):                                                                                    \
         return rs_case_fn_##k##_(rs, p + 1, n - 1);
 
-#define RS_APP(init_m, open_m, read_m, close_m, timer_m)                                           \
+// RS_APP(init_m, open_m, read_m, close_m, timer_m[, upgrade_m]): the upgrade argument is
+// optional (RS_UPGRADE(cb) or RS_UPGRADE_NONE), so apps written for the spec's five compile.
+#define RS_APP(...) RS_APP_I_(__VA_ARGS__, RS_UPGRADE_NONE, ~)
+#define RS_APP_I_(init_m, open_m, read_m, close_m, timer_m, upgrade_m, ...)                        \
     __attribute__((visibility("hidden"))) _Thread_local rs_t *rs_cur_rs_ = NULL;                  \
     RS_GEN_(RS_INIT_FN_, init_m)                                                                   \
     RS_GEN_(RS_OPEN_FN_, open_m)                                                                   \
     RS_GEN_(RS_READ_FNS_, read_m)                                                                  \
     RS_GEN_(RS_CLOSE_FN_, close_m)                                                                 \
     RS_GEN_(RS_TIMER_FN_, timer_m)                                                                 \
+    RS_GEN_(RS_UPGRADE_FN_, upgrade_m)                                                             \
     __attribute__((visibility("default"))) struct rs_app_descriptor const                         \
         ringsocket_app_descriptor = {                                                              \
             .magic = RS_APP_MAGIC,                                                                 \
@@ -661,6 +741,7 @@ static inline void rs_ntoh_elems_(void *elems, size_t elem_size, size_t elem_c) 
             .read = RS_GEN_(RS_READ_PTR_, read_m),                                                 \
             .close = RS_GEN_(RS_CLOSE_PTR_, close_m),                                              \
             .timer = RS_GEN_(RS_TIMER_PTR_, timer_m),                                              \
+            .upgrade = RS_GEN_(RS_UPGRADE_PTR_, upgrade_m),                                        \
     }
 
 // BEGIN GENERATED

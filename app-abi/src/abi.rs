@@ -95,7 +95,18 @@ pub struct rs_app_descriptor {
     /// app's state here, so its `Drop` runs). Appended after the first release's fields: the
     /// host reads it only when `struct_size` covers it, and loads older apps without it.
     pub fini: Option<rs_cb_fn>,
+    /// Runs for every upgrade request to one of the app's endpoints, before the `101` is sent
+    /// (appended like `fini`). The `rs_request_*` helpers read the request. Returns 0 to
+    /// accept (with the subprotocol from `rs_set_subprotocol`, if any); an HTTP status
+    /// 400..=599 to reject, with the write buffer's bytes as the response body (at most
+    /// [`RS_MAX_REJECT_BODY`]); -1 for fatal (the client then gets 503, like every later one).
+    pub upgrade: Option<rs_cb_fn>,
 }
+
+/// The most bytes of a rejection's body (the rest is cut).
+pub const RS_MAX_REJECT_BODY: usize = 4096;
+/// The most bytes of per-client data (`rs_set_client_data`).
+pub const RS_MAX_CLIENT_DATA: usize = 65_536;
 
 /// The host's side of `rs_t`: everything an app asks of the host. All functions are called on
 /// the app thread during a callback, with the `rs` the callback received.
@@ -138,6 +149,46 @@ pub struct rs_host_fns {
     /// Logs `msg[..len]` (UTF-8, not NUL-terminated) at a syslog `level`, prefixed with the
     /// app's name. The caller has already checked `level` against the configured `log_level`.
     pub log: unsafe extern "C" fn(rs: *mut rs_t, level: c_int, msg: *const c_char, len: usize),
+    // Appended in the upgrade-hook revision: present when `struct_size` covers them.
+    /// Upgrade callback only: the request target as sent (path and query), its length in
+    /// `*len`. Null (and the app stops) elsewhere. The bytes stay valid for the callback.
+    pub request_target: unsafe extern "C" fn(rs: *mut rs_t, len: *mut usize) -> *const u8,
+    /// Upgrade callback only: the first forwarded header named `name[..name_len]` (ASCII
+    /// case-insensitive), or null when absent or not forwarded (`Cookie`, `Authorization`,
+    /// `Sec-WebSocket-Protocol`, `User-Agent`, `X-Forwarded-For`, `Origin` and those the
+    /// endpoint's `upgrade_headers` lists are). Valid for the callback.
+    pub request_header: unsafe extern "C" fn(
+        rs: *mut rs_t,
+        name: *const u8,
+        name_len: usize,
+        len: *mut usize,
+    ) -> *const u8,
+    /// Upgrade callback only: the query parameter `name`, percent-decoded (`+` as space), or
+    /// null when absent. Valid until the next `rs_request_*` call.
+    pub request_query_param: unsafe extern "C" fn(
+        rs: *mut rs_t,
+        name: *const u8,
+        name_len: usize,
+        len: *mut usize,
+    ) -> *const u8,
+    /// Upgrade callback only: the cookie `name` from the `Cookie` header, or null. Valid for
+    /// the callback.
+    pub request_cookie: unsafe extern "C" fn(
+        rs: *mut rs_t,
+        name: *const u8,
+        name_len: usize,
+        len: *mut usize,
+    ) -> *const u8,
+    /// Upgrade callback only: accept with subprotocol `p[..len]` (len 0: none). Returns 0, or
+    /// -1 (logged, nothing changes) when the client did not offer it.
+    pub set_subprotocol: unsafe extern "C" fn(rs: *mut rs_t, p: *const u8, len: usize) -> c_int,
+    /// Upgrade, open and read callbacks: keeps a copy of `data[..len]` (at most
+    /// [`RS_MAX_CLIENT_DATA`]; len 0 removes it) for the current client until it closes.
+    /// Returns 0, or -1 (logged) when too long.
+    pub set_client_data: unsafe extern "C" fn(rs: *mut rs_t, data: *const u8, len: usize) -> c_int,
+    /// Upgrade, open, read and close callbacks: the current client's data, its length in
+    /// `*len`, or null without any. Valid until it is set again or the callback returns.
+    pub client_data: unsafe extern "C" fn(rs: *mut rs_t, len: *mut usize) -> *const u8,
 }
 
 /// The handle every callback receives: the host function table, the host's context, and the
@@ -385,6 +436,8 @@ pub enum CallbackKind {
     Timer,
     /// The fini callback (no client I/O any more).
     Fini,
+    /// An upgrade callback (a client, not open yet: no sends to it).
+    Upgrade,
 }
 
 impl fmt::Display for CallbackKind {
@@ -396,6 +449,7 @@ impl fmt::Display for CallbackKind {
             Self::Close => "close",
             Self::Timer => "timer",
             Self::Fini => "fini",
+            Self::Upgrade => "upgrade",
         })
     }
 }

@@ -54,6 +54,17 @@ macro_rules! writers {
     )*};
 }
 
+/// A host function by name; see [`Rs::host_field`].
+macro_rules! host_fn {
+    ($rs:expr, $name:ident) => {
+        $rs.host_field(
+            core::mem::offset_of!(rs_host_fns, $name),
+            stringify!($name),
+            |t| t.$name,
+        )
+    };
+}
+
 impl Rs {
     /// The handle for a raw `rs_t`.
     ///
@@ -75,9 +86,22 @@ impl Rs {
         unsafe { &mut *self.raw }
     }
 
-    fn host(&self) -> rs_host_fns {
-        // SAFETY: the host table is valid for the whole callback (module contract).
-        unsafe { *self.get().host }
+    /// One function of the host table, read alone: a host of an earlier revision has a
+    /// shorter table, so reading the whole struct could run past it. Panics (caught: the app
+    /// stops, with the message logged) when the host predates the function. `_field` only
+    /// names its type.
+    fn host_field<T: Copy>(&self, offset: usize, name: &str, _field: fn(&rs_host_fns) -> T) -> T {
+        let table = self.get().host;
+        // SAFETY: every host table starts with `abi_version` and `struct_size` (module
+        // contract); a raw place read touches only that field.
+        let size = unsafe { (*table).struct_size } as usize;
+        assert!(
+            offset + size_of::<T>() <= size,
+            "the host is older than this app: it has no `{name}` (its function table is {size} bytes)"
+        );
+        // SAFETY: the field lies within the table's `struct_size` bytes, checked above, and
+        // holds a `T` there (the layout is the ABI's).
+        unsafe { table.cast::<u8>().add(offset).cast::<T>().read_unaligned() }
     }
 
     /// What has been written since the last send.
@@ -99,10 +123,9 @@ impl Rs {
     pub fn w_bytes(&mut self, bytes: &[u8]) -> &mut Self {
         let free = self.get().wbuf_cap.saturating_sub(self.get().wbuf_len);
         if free < bytes.len() {
-            let host = self.host();
             let raw = self.raw;
             // SAFETY: a host function called with this callback's `rs_t` (module contract).
-            let status = unsafe { (host.wbuf_reserve)(raw, bytes.len()) };
+            let status = unsafe { (host_fn!(self, wbuf_reserve))(raw, bytes.len()) };
             let free = self.get().wbuf_cap.saturating_sub(self.get().wbuf_len);
             // Only a corrupt `wbuf_len` makes the host refuse; the panic stops the app.
             assert!(
@@ -155,12 +178,12 @@ impl Rs {
     }
 
     fn send(&mut self, to: u32, kind: DataKind, ids: &[ClientId]) -> SendStatus {
-        let host = self.host();
         let raw = self.raw;
         // SAFETY: a host function called with this callback's `rs_t`; `ClientId` is a
         // transparent `u64`, so `ids` is `id_c` valid `u64`s.
-        let status =
-            unsafe { (host.send)(raw, to, kind as u32, ids.as_ptr().cast::<u64>(), ids.len()) };
+        let status = unsafe {
+            (host_fn!(self, send))(raw, to, kind as u32, ids.as_ptr().cast::<u64>(), ids.len())
+        };
         SendStatus::from_raw(status)
     }
 
@@ -203,19 +226,17 @@ impl Rs {
     /// Closes a client with an app close code; its close callback runs once the connection
     /// is gone.
     pub fn close(&mut self, client: ClientId, code: AppCloseCode) -> SendStatus {
-        let host = self.host();
         let raw = self.raw;
         // SAFETY: a host function called with this callback's `rs_t`.
-        SendStatus::from_raw(unsafe { (host.close)(raw, client.get(), code.get()) })
+        SendStatus::from_raw(unsafe { (host_fn!(self, close))(raw, client.get(), code.get()) })
     }
 
     /// Closes the current client (open/read callbacks; returning
     /// [`Stop::Close`] does the same).
     pub fn close_cur(&mut self, code: AppCloseCode) -> SendStatus {
-        let host = self.host();
         let raw = self.raw;
         // SAFETY: a host function called with this callback's `rs_t`.
-        SendStatus::from_raw(unsafe { (host.close_cur)(raw, code.get()) })
+        SendStatus::from_raw(unsafe { (host_fn!(self, close_cur))(raw, code.get()) })
     }
 
     /// The current client (open, read and close callbacks).
@@ -224,10 +245,9 @@ impl Rs {
     /// In init and timer callbacks, where there is none: the host logs the misuse and the
     /// panic stops the app, as the spec's "fatal error".
     pub fn client_id(&mut self) -> ClientId {
-        let host = self.host();
         let raw = self.raw;
         // SAFETY: a host function called with this callback's `rs_t`.
-        let id = unsafe { (host.client_id)(raw) };
+        let id = unsafe { (host_fn!(self, client_id))(raw) };
         ClientId::new(id).expect("client_id() called outside an open/read/close callback")
     }
 
@@ -236,11 +256,10 @@ impl Rs {
     /// # Panics
     /// Outside those callbacks, as [`client_id`](Self::client_id).
     pub fn client_addr(&mut self) -> SocketAddr {
-        let host = self.host();
         let raw = self.raw;
         let mut addr = rs_sockaddr::default();
         // SAFETY: a host function called with this callback's `rs_t`; `addr` is writable.
-        let status = unsafe { (host.client_addr)(raw, &mut addr) };
+        let status = unsafe { (host_fn!(self, client_addr))(raw, &mut addr) };
         match addr.to_socket_addr() {
             Some(addr) if status == 0 => addr,
             _ => panic!("client_addr() called outside an open/read/close callback"),
@@ -252,10 +271,9 @@ impl Rs {
     /// # Panics
     /// Outside those callbacks, as [`client_id`](Self::client_id).
     pub fn endpoint_id(&mut self) -> u16 {
-        let host = self.host();
         let raw = self.raw;
         // SAFETY: a host function called with this callback's `rs_t`.
-        let id = unsafe { (host.endpoint_id)(raw) };
+        let id = unsafe { (host_fn!(self, endpoint_id))(raw) };
         u16::try_from(id).expect("endpoint_id() called outside an open/read/close callback")
     }
 
@@ -264,10 +282,9 @@ impl Rs {
     /// # Panics
     /// Outside read callbacks, as [`client_id`](Self::client_id).
     pub fn read_data_kind(&mut self) -> DataKind {
-        let host = self.host();
         let raw = self.raw;
         // SAFETY: a host function called with this callback's `rs_t`.
-        let kind = unsafe { (host.read_data_kind)(raw) };
+        let kind = unsafe { (host_fn!(self, read_data_kind))(raw) };
         u32::try_from(kind)
             .ok()
             .and_then(DataKind::from_raw)
@@ -276,19 +293,17 @@ impl Rs {
 
     /// The whole configuration.
     pub fn conf(&mut self) -> &rs_conf {
-        let host = self.host();
         let raw = self.raw;
         // SAFETY: a host function called with this callback's `rs_t`; the host keeps the view
         // alive and unchanged for the life of the process, so borrowing it for `&self` is fine.
-        unsafe { &*(host.conf)(raw) }
+        unsafe { &*(host_fn!(self, conf))(raw) }
     }
 
     /// This app's configuration entry.
     pub fn app_conf(&mut self) -> &rs_conf_app {
-        let host = self.host();
         let raw = self.raw;
         // SAFETY: as for `conf`.
-        unsafe { &*(host.app_conf)(raw) }
+        unsafe { &*(host_fn!(self, app_conf))(raw) }
     }
 
     /// Whether a message at `level` would be logged (`log_level` in the configuration).
@@ -306,11 +321,165 @@ impl Rs {
             Some(s) => std::borrow::Cow::Borrowed(s),
             None => std::borrow::Cow::Owned(args.to_string()),
         };
-        let host = self.host();
         let raw = self.raw;
         // SAFETY: a host function called with this callback's `rs_t`; `msg` is valid for its
         // length.
-        unsafe { (host.log)(raw, level as c_int, msg.as_ptr().cast(), msg.len()) };
+        unsafe { (host_fn!(self, log))(raw, level as c_int, msg.as_ptr().cast(), msg.len()) };
+    }
+    /// Upgrade callback only: the request target as sent, path and query.
+    pub fn request_target(&mut self) -> &[u8] {
+        let raw = self.raw;
+        let mut len = 0;
+        // SAFETY: a host function called with this callback's `rs_t`; `len` is writable.
+        let ptr = unsafe { (host_fn!(self, request_target))(raw, &mut len) };
+        // SAFETY: the host returns null or `len` bytes valid for the callback, which outlives
+        // the borrow of `self`.
+        unsafe { host_bytes(ptr, len) }
+            .expect("request_target() called outside an upgrade callback")
+    }
+
+    /// Upgrade callback only: the request's path (the target without its query).
+    pub fn request_path(&mut self) -> &[u8] {
+        let target = self.request_target();
+        target.split(|&b| b == b'?').next().unwrap_or(target)
+    }
+
+    /// Upgrade callback only: the raw query string (after the `?`), if any.
+    pub fn request_query(&mut self) -> Option<&[u8]> {
+        let target = self.request_target();
+        let at = target.iter().position(|&b| b == b'?')?;
+        Some(&target[at + 1..])
+    }
+
+    /// Upgrade callback only: the first forwarded header `name` (case-insensitive): `Cookie`,
+    /// `Authorization`, `Sec-WebSocket-Protocol`, `User-Agent`, `X-Forwarded-For`, `Origin`,
+    /// and those the endpoint's `upgrade_headers` lists.
+    pub fn request_header(&mut self, name: &str) -> Option<&[u8]> {
+        let raw = self.raw;
+        let mut len = 0;
+        // SAFETY: a host function called with this callback's `rs_t`; `name` is readable for
+        // its length and `len` writable.
+        let ptr =
+            unsafe { (host_fn!(self, request_header))(raw, name.as_ptr(), name.len(), &mut len) };
+        // SAFETY: as in `request_target`.
+        unsafe { host_bytes(ptr, len) }
+    }
+
+    /// Upgrade callback only: the query parameter `name`, percent-decoded (`+` as a space).
+    pub fn query_param(&mut self, name: &str) -> Option<&[u8]> {
+        let raw = self.raw;
+        let mut len = 0;
+        // SAFETY: as in `request_header`.
+        let ptr = unsafe {
+            (host_fn!(self, request_query_param))(raw, name.as_ptr(), name.len(), &mut len)
+        };
+        // SAFETY: valid until the next request helper call, which needs `&mut self` again.
+        unsafe { host_bytes(ptr, len) }
+    }
+
+    /// Upgrade callback only: the cookie `name` of the request's `Cookie` header.
+    pub fn cookie(&mut self, name: &str) -> Option<&[u8]> {
+        let raw = self.raw;
+        let mut len = 0;
+        // SAFETY: as in `request_header`.
+        let ptr =
+            unsafe { (host_fn!(self, request_cookie))(raw, name.as_ptr(), name.len(), &mut len) };
+        // SAFETY: as in `request_target`.
+        unsafe { host_bytes(ptr, len) }
+    }
+
+    /// Upgrade callback only: accept with `protocol` (one the client offered; `""`: none).
+    /// Returns `false` (logged) when the client did not offer it. An endpoint's configured
+    /// `subprotocols` pick is the default.
+    pub fn set_subprotocol(&mut self, protocol: &str) -> bool {
+        let raw = self.raw;
+        // SAFETY: a host function called with this callback's `rs_t`; `protocol` is readable.
+        unsafe { (host_fn!(self, set_subprotocol))(raw, protocol.as_ptr(), protocol.len()) == 0 }
+    }
+
+    /// Upgrade, open and read callbacks: keeps `data` (at most 64 KiB; empty removes it) for
+    /// the current client, handed back by [`client_data`](Self::client_data) in every later
+    /// callback for it, until its close callback has run. Returns `false` (logged) when too
+    /// long.
+    pub fn set_client_data(&mut self, data: &[u8]) -> bool {
+        let raw = self.raw;
+        // SAFETY: a host function called with this callback's `rs_t`; `data` is readable.
+        unsafe { (host_fn!(self, set_client_data))(raw, data.as_ptr(), data.len()) == 0 }
+    }
+
+    /// Upgrade, open, read and close callbacks: the current client's data, if set.
+    pub fn client_data(&mut self) -> Option<&[u8]> {
+        let raw = self.raw;
+        let mut len = 0;
+        // SAFETY: a host function called with this callback's `rs_t`; `len` is writable.
+        let ptr = unsafe { (host_fn!(self, client_data))(raw, &mut len) };
+        // SAFETY: valid until set again, which needs `&mut self`, or the callback's end.
+        unsafe { host_bytes(ptr, len) }
+    }
+}
+
+/// The host's `ptr[..len]`, or `None` for null.
+///
+/// # Safety
+/// `ptr` is null or valid for `len` bytes for `'a`.
+unsafe fn host_bytes<'a>(ptr: *const u8, len: usize) -> Option<&'a [u8]> {
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: non-null, valid for `len` bytes (caller).
+    Some(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+/// What an upgrade callback answers (`()` accepts too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upgrade {
+    /// Send the `101` (with the subprotocol set, if any); the open callback follows.
+    Accept,
+    /// Answer this HTTP status (400..=599) with what the callback wrote (`w_*`) as the body.
+    Reject(u16),
+    /// The app failed: it stops, as for `-1` from any callback (the client gets 503).
+    Fatal,
+}
+
+impl Upgrade {
+    /// [`Upgrade::Reject`], checked at compile time where `status` is a constant.
+    ///
+    /// # Panics
+    /// When `status` is not 400..=599.
+    pub const fn reject(status: u16) -> Self {
+        assert!(
+            status >= 400 && status <= 599,
+            "upgrade rejections are HTTP statuses 400..=599"
+        );
+        Self::Reject(status)
+    }
+}
+
+/// What an upgrade callback may return.
+pub trait UpgradeReturn {
+    /// The ABI's `int`.
+    fn into_raw(self) -> c_int;
+}
+
+impl UpgradeReturn for Upgrade {
+    fn into_raw(self) -> c_int {
+        match self {
+            Self::Accept => 0,
+            Self::Reject(status) => status.into(),
+            Self::Fatal => -1,
+        }
+    }
+}
+
+impl UpgradeReturn for () {
+    fn into_raw(self) -> c_int {
+        0
+    }
+}
+
+impl UpgradeReturn for i32 {
+    fn into_raw(self) -> c_int {
+        self
     }
 }
 

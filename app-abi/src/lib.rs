@@ -157,4 +157,4 @@ pub mod wire;
 pub mod host;
 
 pub use abi::{AppCloseCode, ClientId, DataKind, Level, SendStatus};
-pub use app::{CallbackReturn, InitReturn, Rs, Stop, Timer, TimerReturn};
+pub use app::{CallbackReturn, InitReturn, Rs, Stop, Timer, TimerReturn, Upgrade, UpgradeReturn};

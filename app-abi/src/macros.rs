@@ -1,6 +1,6 @@
 //! `rs_app!` and `rs_log!`. The grammar is in the crate docs; this file is the machinery.
 //!
-//! `rs_app!` collects its keys into seven slots `{ vis state init open read close timer }` (a
+//! `rs_app!` collects its keys into eight slots `{ vis state init open read close timer upgrade }` (a
 //! tt-muncher, so the keys may come in any order, each at most once), then emits one entry
 //! point per callback and the descriptor. Read parameters are decoded by a recursion that
 //! binds one `arg` per level: each level's `arg` is a distinct identifier (macro hygiene), and
@@ -10,33 +10,37 @@
 #[macro_export]
 macro_rules! rs_app {
     // ----- collecting keys -----
-    (@munch { $v:tt [] $i:tt $o:tt $r:tt $c:tt $t:tt }
+    (@munch { $v:tt [] $i:tt $o:tt $r:tt $c:tt $t:tt $u:tt }
         state: $sty:ty $(= $se:expr)? $(, $($rest:tt)*)?) => {
-        $crate::rs_app!(@munch { $v [$sty $(= $se)?] $i $o $r $c $t } $($($rest)*)?);
+        $crate::rs_app!(@munch { $v [$sty $(= $se)?] $i $o $r $c $t $u } $($($rest)*)?);
     };
-    (@munch { $v:tt $s:tt [] $o:tt $r:tt $c:tt $t:tt }
+    (@munch { $v:tt $s:tt [] $o:tt $r:tt $c:tt $t:tt $u:tt }
         init: $($cb:ident)::+ $(, $($rest:tt)*)?) => {
-        $crate::rs_app!(@munch { $v $s [$($cb)::+] $o $r $c $t } $($($rest)*)?);
+        $crate::rs_app!(@munch { $v $s [$($cb)::+] $o $r $c $t $u } $($($rest)*)?);
     };
-    (@munch { $v:tt $s:tt $i:tt [] $r:tt $c:tt $t:tt }
+    (@munch { $v:tt $s:tt $i:tt [] $r:tt $c:tt $t:tt $u:tt }
         open: $($cb:ident)::+ $(, $($rest:tt)*)?) => {
-        $crate::rs_app!(@munch { $v $s $i [$($cb)::+] $r $c $t } $($($rest)*)?);
+        $crate::rs_app!(@munch { $v $s $i [$($cb)::+] $r $c $t $u } $($($rest)*)?);
     };
-    (@munch { $v:tt $s:tt $i:tt $o:tt [] $c:tt $t:tt }
+    (@munch { $v:tt $s:tt $i:tt $o:tt [] $c:tt $t:tt $u:tt }
         read: switch { $($cases:tt)* } $(, $($rest:tt)*)?) => {
-        $crate::rs_app!(@munch { $v $s $i $o [switch { $($cases)* }] $c $t } $($($rest)*)?);
+        $crate::rs_app!(@munch { $v $s $i $o [switch { $($cases)* }] $c $t $u } $($($rest)*)?);
     };
-    (@munch { $v:tt $s:tt $i:tt $o:tt [] $c:tt $t:tt }
+    (@munch { $v:tt $s:tt $i:tt $o:tt [] $c:tt $t:tt $u:tt }
         read: $kind:ident $($cb:ident)::+ ( $($p:tt)* ) $(, $($rest:tt)*)?) => {
-        $crate::rs_app!(@munch { $v $s $i $o [$kind ($($cb)::+) ($($p)*)] $c $t } $($($rest)*)?);
+        $crate::rs_app!(@munch { $v $s $i $o [$kind ($($cb)::+) ($($p)*)] $c $t $u } $($($rest)*)?);
     };
-    (@munch { $v:tt $s:tt $i:tt $o:tt $r:tt [] $t:tt }
+    (@munch { $v:tt $s:tt $i:tt $o:tt $r:tt [] $t:tt $u:tt }
         close: $($cb:ident)::+ $(, $($rest:tt)*)?) => {
-        $crate::rs_app!(@munch { $v $s $i $o $r [$($cb)::+] $t } $($($rest)*)?);
+        $crate::rs_app!(@munch { $v $s $i $o $r [$($cb)::+] $t $u } $($($rest)*)?);
     };
-    (@munch { $v:tt $s:tt $i:tt $o:tt $r:tt $c:tt [] }
+    (@munch { $v:tt $s:tt $i:tt $o:tt $r:tt $c:tt [] $u:tt }
         timer: $mode:ident ( $($cb:ident)::+ , $us:expr $(,)? ) $(, $($rest:tt)*)?) => {
-        $crate::rs_app!(@munch { $v $s $i $o $r $c [$mode ($($cb)::+) ($us)] } $($($rest)*)?);
+        $crate::rs_app!(@munch { $v $s $i $o $r $c [$mode ($($cb)::+) ($us)] $u } $($($rest)*)?);
+    };
+    (@munch { $v:tt $s:tt $i:tt $o:tt $r:tt $c:tt $t:tt [] }
+        upgrade: $($cb:ident)::+ $(, $($rest:tt)*)?) => {
+        $crate::rs_app!(@munch { $v $s $i $o $r $c $t [$($cb)::+] } $($($rest)*)?);
     };
     (@munch $slots:tt) => {
         $crate::rs_app!(@emit $slots);
@@ -46,18 +50,20 @@ macro_rules! rs_app {
             "rs_app!: cannot parse `", ::core::stringify!($($rest)+), "`. Expected keys \
              `state: Type [= init_expr]`, `init: f`, `open: f`, \
              `read: bin|text|any f(params)` or `read: switch { case => bin|text|any f(params), .. }`, \
-             `close: f`, `timer: sleep|wake(f, microseconds)`, each at most once, comma-separated"
+             `close: f`, `timer: sleep|wake(f, microseconds)`, `upgrade: f`, each at most once, \
+             comma-separated"
         ));
     };
 
     // ----- emitting -----
-    (@emit { $v:tt $s:tt $i:tt $o:tt $r:tt $c:tt $t:tt }) => {
+    (@emit { $v:tt $s:tt $i:tt $o:tt $r:tt $c:tt $t:tt $u:tt }) => {
         $crate::rs_app!(@static $v {
             $crate::rs_app!(@init_fn __rs_init $s $i);
             $crate::rs_app!(@cb_fn __rs_open Open $s $o);
             $crate::rs_app!(@read_fn __rs_read $s $r);
             $crate::rs_app!(@cb_fn __rs_close Close $s $c);
             $crate::rs_app!(@timer_fn __rs_timer $s $t);
+            $crate::rs_app!(@upgrade_fn __rs_upgrade $s $u);
             unsafe extern "C" fn __rs_fini(rs: *mut $crate::abi::rs_t) -> ::core::ffi::c_int {
                 // SAFETY: the host calls entry points as the ABI requires (see `app_abi::app`).
                 unsafe { $crate::app::__fini::<$crate::rs_app!(@state_ty $s)>(rs) }
@@ -75,6 +81,7 @@ macro_rules! rs_app {
                 close: $crate::rs_app!(@opt __rs_close $c),
                 timer: $crate::rs_app!(@opt __rs_timer $t),
                 fini: ::core::option::Option::Some(__rs_fini),
+                upgrade: $crate::rs_app!(@opt __rs_upgrade $u),
             }
         });
     };
@@ -145,6 +152,21 @@ macro_rules! rs_app {
                     rs,
                     $crate::abi::CallbackKind::Timer,
                     |rs, st| $crate::app::TimerReturn::into_raw(
+                        $crate::rs_app!(@call $s ($($cb)+) rs st [])
+                    ),
+                )
+            }
+        }
+    };
+    (@upgrade_fn $name:ident $s:tt []) => {};
+    (@upgrade_fn $name:ident $s:tt [$($cb:tt)+]) => {
+        unsafe extern "C" fn $name(rs: *mut $crate::abi::rs_t) -> ::core::ffi::c_int {
+            // SAFETY: the host calls entry points as the ABI requires (see `app_abi::app`).
+            unsafe {
+                $crate::app::__callback::<$crate::rs_app!(@state_ty $s)>(
+                    rs,
+                    $crate::abi::CallbackKind::Upgrade,
+                    |rs, st| $crate::app::UpgradeReturn::into_raw(
                         $crate::rs_app!(@call $s ($($cb)+) rs st [])
                     ),
                 )
@@ -335,10 +357,10 @@ macro_rules! rs_app {
 
     // ----- entry -----
     ($vis:vis static $name:ident; $($body:tt)*) => {
-        $crate::rs_app!(@munch { [local ($vis) $name] [] [] [] [] [] [] } $($body)*);
+        $crate::rs_app!(@munch { [local ($vis) $name] [] [] [] [] [] [] [] } $($body)*);
     };
     ($($body:tt)*) => {
-        $crate::rs_app!(@munch { [export] [] [] [] [] [] [] } $($body)*);
+        $crate::rs_app!(@munch { [export] [] [] [] [] [] [] [] } $($body)*);
     };
 }
 

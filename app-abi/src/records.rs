@@ -7,27 +7,33 @@
 //!
 //! | bytes | field |
 //! |---|---|
-//! | 0 | kind: 1 open, 2 read, 3 close |
+//! | 0 | kind: 1 open, 2 read, 3 close, 4 upgrade, 5 barrier |
 //! | 1 | data kind (read): 0 binary, 1 text; 0 otherwise |
 //! | 2..4 | endpoint id |
 //! | 4..8 | reserved, 0 |
 //! | 8..16 | client id (never 0) |
-//! | 16.. | open: the peer address (below); read: the whole unmasked message; close: nothing |
+//! | 16.. | open: the peer address (below); read: the whole unmasked message; upgrade: the peer address, then the request ([`UpgradeRequest`]); close, barrier: nothing |
 //!
-//! The open record's peer address (so `client_addr` never races with descriptor reuse): family
-//! (1 byte: 4 or 6), 0, port (2), IPv6 flow info (4), IPv6 scope id (4), then the address (4 or
-//! 16 bytes).
+//! The peer address (so `client_addr` never races with descriptor reuse): family (1 byte: 4
+//! or 6), 0, port (2), IPv6 flow info (4), IPv6 scope id (4), then the address (4 or 16 bytes).
+//!
+//! An upgrade record asks the app's upgrade callback about a connection that is not open yet;
+//! the app thread answers with an outbound answer record, and every upgrade record is followed
+//! by exactly one open or close record for that client. A barrier asks the app thread to send
+//! an outbound barrier back once it has handled everything before it: the worker holds a
+//! close it owes the client until then, so the replies to the client's last messages go
+//! first.
 //!
 //! **Outbound** (app thread → worker), an 8-byte header, the recipient ids, then a frame:
 //!
 //! | bytes | field |
 //! |---|---|
-//! | 0 | kind: 1 single, 2 multi, 3 every, 4 every-except-single, 5 every-except-multi, 6 close |
+//! | 0 | kind: 1 single, 2 multi, 3 every, 4 every-except-single, 5 every-except-multi, 6 close, 7 answer, 8 barrier |
 //! | 1 | reserved, 0 |
-//! | 2..4 | close code (close); 0 otherwise |
-//! | 4..8 | id count n: 1 for single/except-single/close, 0 for every, ≥ 1 for the multi forms |
+//! | 2..4 | close code (close); HTTP status (answer: 0 accepts); 0 otherwise |
+//! | 4..8 | id count n: 1 for single/except-single/close/answer/barrier, 0 for every, ≥ 1 for the multi forms |
 //! | 8..8+8n | the ids |
-//! | 8+8n.. | one complete server frame (FIN, unmasked, text or binary); nothing for close |
+//! | 8+8n.. | one complete server frame (FIN, unmasked, text or binary); close, barrier: nothing; answer: the subprotocol's length (1 byte), the subprotocol, then the rejection's body |
 //!
 //! The app thread frames each message once per worker ring, so a worker only decides which of
 //! its clients get the bytes. A close record carries the code and no frame: the worker's
@@ -49,6 +55,8 @@ pub const OUTBOUND_HEADER_LEN: usize = 8;
 const IN_OPEN: u8 = 1;
 const IN_READ: u8 = 2;
 const IN_CLOSE: u8 = 3;
+const IN_UPGRADE: u8 = 4;
+const IN_BARRIER: u8 = 5;
 
 const OUT_SINGLE: u8 = 1;
 const OUT_MULTI: u8 = 2;
@@ -56,6 +64,8 @@ const OUT_EVERY: u8 = 3;
 const OUT_EVERY_EXCEPT_SINGLE: u8 = 4;
 const OUT_EVERY_EXCEPT_MULTI: u8 = 5;
 const OUT_CLOSE: u8 = 6;
+const OUT_ANSWER: u8 = 7;
+const OUT_BARRIER: u8 = 8;
 
 /// Why a record could not be decoded (or did not fit its buffer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +89,8 @@ pub enum RecordError {
     BadFrame,
     /// The output buffer is shorter than the encoded record.
     BufferTooShort,
+    /// An upgrade request whose fields overrun it, or an answer's status outside 400..=599.
+    BadUpgrade,
 }
 
 impl fmt::Display for RecordError {
@@ -93,6 +105,7 @@ impl fmt::Display for RecordError {
             Self::BadIdCount(n) => write!(f, "id count {n} does not fit the record kind"),
             Self::BadFrame => f.write_str("not one complete unmasked text/binary server frame"),
             Self::BufferTooShort => f.write_str("output buffer too short for the record"),
+            Self::BadUpgrade => f.write_str("malformed upgrade request or answer"),
         }
     }
 }
@@ -147,15 +160,36 @@ pub enum Inbound<'a> {
         /// Its endpoint.
         endpoint_id: u16,
     },
+    /// A client asks to upgrade to one of the app's endpoints whose app has an upgrade
+    /// callback; the worker waits for the app thread's [`Outbound::Answer`].
+    Upgrade {
+        /// The connection's id, should it open.
+        client: ClientId,
+        /// The endpoint it asks for.
+        endpoint_id: u16,
+        /// Its peer address.
+        peer: SocketAddr,
+        /// What the app may look at.
+        request: UpgradeRequest<'a>,
+    },
+    /// Answer with [`Outbound::Barrier`] once everything before this record is handled.
+    Barrier {
+        /// The connection.
+        client: ClientId,
+        /// Its endpoint.
+        endpoint_id: u16,
+    },
 }
 
 impl<'a> Inbound<'a> {
     /// The client the record is about.
     pub fn client(&self) -> ClientId {
         match *self {
-            Self::Open { client, .. } | Self::Read { client, .. } | Self::Close { client, .. } => {
-                client
-            }
+            Self::Open { client, .. }
+            | Self::Read { client, .. }
+            | Self::Close { client, .. }
+            | Self::Upgrade { client, .. }
+            | Self::Barrier { client, .. } => client,
         }
     }
 
@@ -164,7 +198,9 @@ impl<'a> Inbound<'a> {
         match *self {
             Self::Open { endpoint_id, .. }
             | Self::Read { endpoint_id, .. }
-            | Self::Close { endpoint_id, .. } => endpoint_id,
+            | Self::Close { endpoint_id, .. }
+            | Self::Upgrade { endpoint_id, .. }
+            | Self::Barrier { endpoint_id, .. } => endpoint_id,
         }
     }
 
@@ -172,16 +208,10 @@ impl<'a> Inbound<'a> {
     pub fn encoded_len(&self) -> usize {
         INBOUND_HEADER_LEN
             + match self {
-                Self::Open {
-                    peer: SocketAddr::V4(_),
-                    ..
-                } => 12 + 4,
-                Self::Open {
-                    peer: SocketAddr::V6(_),
-                    ..
-                } => 12 + 16,
+                Self::Open { peer, .. } => addr_len(peer),
+                Self::Upgrade { peer, request, .. } => addr_len(peer) + request.bytes.len(),
                 Self::Read { payload, .. } => payload.len(),
-                Self::Close { .. } => 0,
+                Self::Close { .. } | Self::Barrier { .. } => 0,
             }
     }
 
@@ -194,6 +224,8 @@ impl<'a> Inbound<'a> {
             Self::Open { .. } => (IN_OPEN, 0),
             Self::Read { data_kind, .. } => (IN_READ, *data_kind as u8),
             Self::Close { .. } => (IN_CLOSE, 0),
+            Self::Upgrade { .. } => (IN_UPGRADE, 0),
+            Self::Barrier { .. } => (IN_BARRIER, 0),
         };
         out[0] = kind;
         out[1] = data_kind;
@@ -203,17 +235,14 @@ impl<'a> Inbound<'a> {
         let body = &mut out[INBOUND_HEADER_LEN..];
         match self {
             Self::Open { peer, .. } => {
-                let addr = rs_sockaddr::from(*peer);
-                body[0] = addr.family as u8;
-                body[1] = 0;
-                body[2..4].copy_from_slice(&addr.port.to_le_bytes());
-                body[4..8].copy_from_slice(&addr.flowinfo.to_le_bytes());
-                body[8..12].copy_from_slice(&addr.scope_id.to_le_bytes());
-                let ip_len = body.len() - 12;
-                body[12..].copy_from_slice(&addr.addr[..ip_len]);
+                write_addr(peer, body);
+            }
+            Self::Upgrade { peer, request, .. } => {
+                let at = write_addr(peer, body);
+                body[at..].copy_from_slice(request.bytes);
             }
             Self::Read { payload, .. } => body.copy_from_slice(payload),
-            Self::Close { .. } => {}
+            Self::Close { .. } | Self::Barrier { .. } => {}
         }
         Ok(len)
     }
@@ -241,37 +270,30 @@ impl<'a> Inbound<'a> {
         }
         match bytes[0] {
             IN_OPEN => {
-                if body.len() < 12 {
-                    return Err(RecordError::TooShort);
+                let (peer, rest) = read_addr(body)?;
+                if !rest.is_empty() {
+                    return Err(RecordError::TrailingBytes);
                 }
-                let family = body[0];
-                let ip_len = match family {
-                    4 => 4,
-                    6 => 16,
-                    other => return Err(RecordError::BadAddressFamily(other)),
-                };
-                match body.len().cmp(&(12 + ip_len)) {
-                    core::cmp::Ordering::Less => return Err(RecordError::TooShort),
-                    core::cmp::Ordering::Greater => return Err(RecordError::TrailingBytes),
-                    core::cmp::Ordering::Equal => {}
-                }
-                let mut addr = rs_sockaddr {
-                    family: family.into(),
-                    port: le_u16(body, 2),
-                    flowinfo: le_u32(body, 4),
-                    scope_id: le_u32(body, 8),
-                    addr: [0; 16],
-                };
-                addr.addr[..ip_len].copy_from_slice(&body[12..]);
-                let peer = addr
-                    .to_socket_addr()
-                    .ok_or(RecordError::BadAddressFamily(family))?;
                 Ok(Self::Open {
                     client,
                     endpoint_id,
                     peer,
                 })
             }
+            IN_UPGRADE => {
+                let (peer, rest) = read_addr(body)?;
+                Ok(Self::Upgrade {
+                    client,
+                    endpoint_id,
+                    peer,
+                    request: UpgradeRequest::from_encoded(rest)?,
+                })
+            }
+            IN_BARRIER if body.is_empty() => Ok(Self::Barrier {
+                client,
+                endpoint_id,
+            }),
+            IN_BARRIER => Err(RecordError::TrailingBytes),
             IN_READ => {
                 let data_kind = DataKind::from_raw(data_kind.into())
                     .ok_or(RecordError::BadDataKind(data_kind))?;
@@ -289,6 +311,207 @@ impl<'a> Inbound<'a> {
             IN_CLOSE => Err(RecordError::TrailingBytes),
             other => Err(RecordError::UnknownKind(other)),
         }
+    }
+}
+
+fn addr_len(peer: &SocketAddr) -> usize {
+    match peer {
+        SocketAddr::V4(_) => 12 + 4,
+        SocketAddr::V6(_) => 12 + 16,
+    }
+}
+
+/// Writes the peer address at the start of `out` and returns its length.
+fn write_addr(peer: &SocketAddr, out: &mut [u8]) -> usize {
+    let addr = rs_sockaddr::from(*peer);
+    let len = addr_len(peer);
+    out[0] = addr.family as u8;
+    out[1] = 0;
+    out[2..4].copy_from_slice(&addr.port.to_le_bytes());
+    out[4..8].copy_from_slice(&addr.flowinfo.to_le_bytes());
+    out[8..12].copy_from_slice(&addr.scope_id.to_le_bytes());
+    out[12..len].copy_from_slice(&addr.addr[..len - 12]);
+    len
+}
+
+/// The peer address at the start of `body`, and what follows it.
+fn read_addr(body: &[u8]) -> Result<(SocketAddr, &[u8]), RecordError> {
+    if body.len() < 12 {
+        return Err(RecordError::TooShort);
+    }
+    let family = body[0];
+    let ip_len = match family {
+        4 => 4,
+        6 => 16,
+        other => return Err(RecordError::BadAddressFamily(other)),
+    };
+    if body.len() < 12 + ip_len {
+        return Err(RecordError::TooShort);
+    }
+    let mut addr = rs_sockaddr {
+        family: family.into(),
+        port: le_u16(body, 2),
+        flowinfo: le_u32(body, 4),
+        scope_id: le_u32(body, 8),
+        addr: [0; 16],
+    };
+    addr.addr[..ip_len].copy_from_slice(&body[12..12 + ip_len]);
+    let peer = addr
+        .to_socket_addr()
+        .ok_or(RecordError::BadAddressFamily(family))?;
+    Ok((peer, &body[12 + ip_len..]))
+}
+
+/// An upgrade request as the worker hands it to the app thread: the request target, the
+/// subprotocol the endpoint's configuration picked, and the headers the app may see.
+///
+/// Encoded as: target length (2 bytes), target, picked subprotocol length (1), subprotocol,
+/// header count (2), then per header its name length (1), name, value length (2), value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct UpgradeRequest<'a> {
+    bytes: &'a [u8],
+}
+
+impl fmt::Debug for UpgradeRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UpgradeRequest")
+            .field("target", &String::from_utf8_lossy(self.target()))
+            .field("headers", &self.headers().count())
+            .finish()
+    }
+}
+
+impl<'a> UpgradeRequest<'a> {
+    /// Appends the encoding to `out`. Headers whose name exceeds 255 bytes or value 65,535
+    /// are left out (a request head is bounded far below), as is a target over 65,535 bytes's
+    /// excess and a subprotocol over 255 bytes (tokens are short).
+    pub fn encode<'h>(
+        target: &[u8],
+        picked: Option<&[u8]>,
+        headers: impl IntoIterator<Item = (&'h [u8], &'h [u8])>,
+        out: &mut Vec<u8>,
+    ) {
+        let target = &target[..target.len().min(usize::from(u16::MAX))];
+        out.extend_from_slice(&(target.len() as u16).to_le_bytes());
+        out.extend_from_slice(target);
+        let picked = picked.filter(|p| p.len() <= 255).unwrap_or_default();
+        out.push(picked.len() as u8);
+        out.extend_from_slice(picked);
+        let count_at = out.len();
+        out.extend_from_slice(&[0, 0]);
+        let mut count = 0u16;
+        for (name, value) in headers {
+            if name.len() > 255 || value.len() > usize::from(u16::MAX) || count == u16::MAX {
+                continue;
+            }
+            out.push(name.len() as u8);
+            out.extend_from_slice(name);
+            out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+            out.extend_from_slice(value);
+            count += 1;
+        }
+        out[count_at..count_at + 2].copy_from_slice(&count.to_le_bytes());
+    }
+
+    /// Checks an encoding.
+    pub fn from_encoded(bytes: &'a [u8]) -> Result<Self, RecordError> {
+        let request = Self { bytes };
+        let mut at = request.headers_at()?;
+        let count = le_u16(bytes, at);
+        at += 2;
+        for _ in 0..count {
+            let name_len = usize::from(*bytes.get(at).ok_or(RecordError::BadUpgrade)?);
+            at += 1 + name_len;
+            if bytes.len() < at + 2 {
+                return Err(RecordError::BadUpgrade);
+            }
+            at += 2 + usize::from(le_u16(bytes, at));
+        }
+        match at.cmp(&bytes.len()) {
+            core::cmp::Ordering::Equal => Ok(request),
+            core::cmp::Ordering::Less => Err(RecordError::TrailingBytes),
+            core::cmp::Ordering::Greater => Err(RecordError::BadUpgrade),
+        }
+    }
+
+    /// Where the header count starts (checking the fields before it).
+    fn headers_at(&self) -> Result<usize, RecordError> {
+        let b = self.bytes;
+        if b.len() < 2 {
+            return Err(RecordError::BadUpgrade);
+        }
+        let picked_at = 2 + usize::from(le_u16(b, 0));
+        let picked_len = usize::from(*b.get(picked_at).ok_or(RecordError::BadUpgrade)?);
+        let count_at = picked_at + 1 + picked_len;
+        if b.len() < count_at + 2 {
+            return Err(RecordError::BadUpgrade);
+        }
+        Ok(count_at)
+    }
+
+    /// The encoded bytes.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The request target as sent: the path and, after a `?`, the query.
+    pub fn target(&self) -> &'a [u8] {
+        &self.bytes[2..2 + usize::from(le_u16(self.bytes, 0))]
+    }
+
+    /// The path (the target without its query).
+    pub fn path(&self) -> &'a [u8] {
+        let target = self.target();
+        target.split(|&b| b == b'?').next().unwrap_or(target)
+    }
+
+    /// The raw query (after the `?`), or `None` without one.
+    pub fn query(&self) -> Option<&'a [u8]> {
+        let target = self.target();
+        target
+            .iter()
+            .position(|&b| b == b'?')
+            .map(|at| &target[at + 1..])
+    }
+
+    /// The subprotocol the endpoint's configuration picked from the client's offer, if any.
+    pub fn picked_protocol(&self) -> Option<&'a [u8]> {
+        let at = 2 + usize::from(le_u16(self.bytes, 0));
+        let len = usize::from(self.bytes[at]);
+        (len > 0).then(|| &self.bytes[at + 1..at + 1 + len])
+    }
+
+    /// The forwarded headers, in request order, names as sent.
+    pub fn headers(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+        let bytes = self.bytes;
+        let mut at = self.headers_at().unwrap_or(bytes.len());
+        let count = bytes.get(at..at + 2).map_or(0, |_| le_u16(bytes, at));
+        at += 2;
+        (0..count).map(move |_| {
+            let name_len = usize::from(bytes[at]);
+            let name = &bytes[at + 1..at + 1 + name_len];
+            at += 1 + name_len;
+            let value_len = usize::from(le_u16(bytes, at));
+            let value = &bytes[at + 2..at + 2 + value_len];
+            at += 2 + value_len;
+            (name, value)
+        })
+    }
+
+    /// The first forwarded header named `name` (ASCII case-insensitive).
+    pub fn header(&self, name: &[u8]) -> Option<&'a [u8]> {
+        self.headers()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// Whether the client offered the subprotocol `protocol` (in any `Sec-WebSocket-Protocol`
+    /// header).
+    pub fn offers_protocol(&self, protocol: &[u8]) -> bool {
+        self.headers()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(b"sec-websocket-protocol"))
+            .flat_map(|(_, v)| v.split(|&b| b == b','))
+            .any(|offered| offered.trim_ascii() == protocol)
     }
 }
 
@@ -388,6 +611,22 @@ pub enum Outbound<'a> {
         /// The close code (an app's 4000..=4899, validation's 4900..=4902, or 1011).
         code: u16,
     },
+    /// The app's answer to an [`Inbound::Upgrade`].
+    Answer {
+        /// The client that asked.
+        client: ClientId,
+        /// 0: accept (send the `101`); else the HTTP status to reject with (400..=599).
+        status: u16,
+        /// The subprotocol to accept with (empty: none); one the client offered.
+        protocol: &'a [u8],
+        /// A rejection's body (empty: the status's reason phrase).
+        body: &'a [u8],
+    },
+    /// The answer to an [`Inbound::Barrier`].
+    Barrier {
+        /// The client.
+        client: ClientId,
+    },
 }
 
 impl<'a> Outbound<'a> {
@@ -414,6 +653,8 @@ impl<'a> Outbound<'a> {
                 ..
             } => (OUT_EVERY_EXCEPT_MULTI, 0, Some(ids), None),
             Self::Close { client, code } => (OUT_CLOSE, code, None, Some(client)),
+            Self::Answer { client, status, .. } => (OUT_ANSWER, status, None, Some(client)),
+            Self::Barrier { client } => (OUT_BARRIER, 0, None, Some(client)),
         }
     }
 
@@ -437,8 +678,15 @@ impl<'a> Outbound<'a> {
     /// Appends the whole record to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
         self.write_prefix(out);
-        if let Self::Send { frame, .. } = self {
-            out.extend_from_slice(frame);
+        match self {
+            Self::Send { frame, .. } => out.extend_from_slice(frame),
+            Self::Answer { protocol, body, .. } => {
+                let protocol = &protocol[..protocol.len().min(255)];
+                out.push(protocol.len() as u8);
+                out.extend_from_slice(protocol);
+                out.extend_from_slice(body);
+            }
+            Self::Close { .. } | Self::Barrier { .. } => {}
         }
     }
 
@@ -472,7 +720,7 @@ impl<'a> Outbound<'a> {
                 Err(RecordError::BadIdCount(count))
             }
         };
-        if kind != OUT_CLOSE && code != 0 {
+        if !matches!(kind, OUT_CLOSE | OUT_ANSWER) && code != 0 {
             return Err(RecordError::UnknownKind(kind));
         }
         let to = match kind {
@@ -505,6 +753,31 @@ impl<'a> Outbound<'a> {
                     client: single()?,
                     code,
                 });
+            }
+            OUT_ANSWER => {
+                expect_count(count == 1)?;
+                if code != 0 && !(400..=599).contains(&code) {
+                    return Err(RecordError::BadUpgrade);
+                }
+                let (&len, rest) = frame.split_first().ok_or(RecordError::TooShort)?;
+                let len = usize::from(len);
+                if rest.len() < len {
+                    return Err(RecordError::TooShort);
+                }
+                let (protocol, body) = rest.split_at(len);
+                return Ok(Self::Answer {
+                    client: single()?,
+                    status: code,
+                    protocol,
+                    body,
+                });
+            }
+            OUT_BARRIER => {
+                expect_count(count == 1)?;
+                if !frame.is_empty() {
+                    return Err(RecordError::TrailingBytes);
+                }
+                return Ok(Self::Barrier { client: single()? });
             }
             other => return Err(RecordError::UnknownKind(other)),
         };

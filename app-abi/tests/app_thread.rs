@@ -102,6 +102,7 @@ impl Out {
                 }
             }
             Outbound::Close { client, code } => Out::Close(client, code),
+            other => panic!("no upgrades or barriers in these tests: {other:?}"),
         }
     }
 

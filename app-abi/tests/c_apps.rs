@@ -350,3 +350,78 @@ fn the_loader_refuses_foreign_and_mismatched_objects() {
         "RTLD_NOW: {err}"
     );
 }
+
+#[test]
+fn the_c_upgrade_hook_reads_the_request_and_keeps_client_data() {
+    use app_abi::host::UpgradeAnswer;
+    let so = build(
+        "auth",
+        Source::Text(
+            r#"#include <ringsocket.h>
+static int up(rs_t *rs) {
+    size_t len = 0;
+    uint8_t const *token = rs_get_query_param(rs, "token", &len);
+    if (!token) {
+        token = rs_get_cookie(rs, "token", &len);
+    }
+    if (!token || len < 3 || memcmp(token, "ok ", 3)) {
+        rs_w_str(rs, token ? "bad token" : "no token");
+        return token ? 403 : 401;
+    }
+    size_t target_len = 0;
+    uint8_t const *target = rs_get_request_target(rs, &target_len);
+    if (!target || target_len < 5 || memcmp(target, "/test", 5)) {
+        return 400;
+    }
+    size_t proto_len = 0;
+    if (rs_get_request_header(rs, "Sec-WebSocket-Protocol", &proto_len) &&
+        rs_set_subprotocol(rs, "c.v1")) {
+        return 500;
+    }
+    return rs_set_client_data(rs, token + 3, len - 3) ? 500 : 0;
+}
+static int open_cb(rs_t *rs) {
+    size_t len = 0;
+    void const *user = rs_get_client_data(rs, &len);
+    rs_w_str(rs, "hi ");
+    rs_w_p(rs, user, len);
+    rs_to_cur(rs, RS_UTF8);
+    return 0;
+}
+RS_APP(RS_INIT_NONE, RS_OPEN(open_cb), RS_READ_NONE, RS_CLOSE_NONE, RS_TIMER_NONE,
+       RS_UPGRADE(up));
+"#,
+        ),
+    );
+    let mut h = load(&so);
+    assert_eq!(
+        h.upgrade("/test", None, &[]),
+        UpgradeAnswer::Rejected {
+            status: 401,
+            body: b"no token".to_vec()
+        }
+    );
+    assert_eq!(
+        h.upgrade("/test", None, &[("cookie", "token=nope")]),
+        UpgradeAnswer::Rejected {
+            status: 403,
+            body: b"bad token".to_vec()
+        }
+    );
+    let UpgradeAnswer::Accepted { client, protocol } = h.upgrade(
+        "/test?token=ok%20dave",
+        None,
+        &[("Sec-WebSocket-Protocol", "c.v1")],
+    ) else {
+        panic!("refused: {:?}", h.logs());
+    };
+    assert_eq!(protocol.as_deref(), Some("c.v1"));
+    assert_eq!(texts(&mut h, client), ["hi dave"]);
+    let UpgradeAnswer::Accepted { client, .. } =
+        h.upgrade("/test", None, &[("Cookie", "a=b; token=ok erin")])
+    else {
+        panic!("refused: {:?}", h.logs());
+    };
+    assert_eq!(texts(&mut h, client), ["hi erin"]);
+    assert!(!h.is_stopped());
+}

@@ -930,3 +930,181 @@ proptest::proptest! {
         proptest::prop_assert_eq!(run_prop(DataKind::Text, &c), Ok(format!("c {b} {v:?}")));
     }
 }
+
+// ---------- the upgrade hook: authentication, subprotocols, per-client data ----------
+
+/// Accepts a token from the query string or a `session` cookie; the user it names becomes
+/// the client's data, which every later callback gets back.
+fn auth_upgrade(rs: &mut Rs) -> app_abi::Upgrade {
+    assert_eq!(rs.request_path(), b"/test");
+    let token = rs.query_param("token").map(<[u8]>::to_vec);
+    let cookie = rs.cookie("session").map(<[u8]>::to_vec);
+    let user = match (token, cookie) {
+        (Some(token), _) if token.starts_with(b"ok ") => token[3..].to_vec(),
+        (_, Some(cookie)) if cookie.starts_with(b"ok-") => cookie[3..].to_vec(),
+        (Some(_), _) | (_, Some(_)) => {
+            rs.w_str("bad token");
+            return app_abi::Upgrade::reject(403);
+        }
+        (None, None) => {
+            rs.w_str("who are you?");
+            return app_abi::Upgrade::reject(401);
+        }
+    };
+    if rs
+        .request_header("sec-websocket-protocol")
+        .is_some_and(|p| p.windows(7).any(|w| w == b"chat.v2"))
+    {
+        assert!(rs.set_subprotocol("chat.v2"));
+    }
+    assert!(!rs.set_subprotocol("never-offered"));
+    assert!(rs.set_client_data(&user));
+    app_abi::Upgrade::Accept
+}
+fn auth_open(rs: &mut Rs) {
+    let user = String::from_utf8(rs.client_data().unwrap().to_vec()).unwrap();
+    reply(rs, format!("hello {user}"));
+}
+fn auth_read(rs: &mut Rs, s: &str) {
+    if s == "forget" {
+        assert!(rs.set_client_data(b""));
+    }
+    let user = rs
+        .client_data()
+        .map(|d| String::from_utf8_lossy(d).into_owned());
+    reply(rs, format!("{user:?} said {s}"));
+}
+fn auth_close(rs: &mut Rs) {
+    rs_log!(Info, "bye {:?}", rs.client_data().map(<[u8]>::to_vec));
+}
+rs_app! {
+    static AUTH;
+    upgrade: auth_upgrade,
+    open: auth_open,
+    read: text auth_read(str[1..=100]),
+    close: auth_close,
+}
+
+#[test]
+fn the_upgrade_hook_authenticates_and_attaches_client_data() {
+    use app_abi::host::UpgradeAnswer;
+    let mut h = host("auth", &AUTH);
+    assert_eq!(
+        h.upgrade("/test", None, &[]),
+        UpgradeAnswer::Rejected {
+            status: 401,
+            body: b"who are you?".to_vec()
+        }
+    );
+    assert_eq!(
+        h.upgrade("/test?token=nope", None, &[]),
+        UpgradeAnswer::Rejected {
+            status: 403,
+            body: b"bad token".to_vec()
+        }
+    );
+    let UpgradeAnswer::Accepted {
+        client: alice,
+        protocol,
+    } = h.upgrade(
+        "/test?room=1&token=ok+alice",
+        None,
+        &[("Sec-WebSocket-Protocol", "chat.v1, chat.v2")],
+    )
+    else {
+        panic!("alice is refused");
+    };
+    assert_eq!(protocol.as_deref(), Some("chat.v2"));
+    assert_eq!(texts(&mut h, alice), ["hello alice"]);
+    // The configured pick stands when the app sets none; a cookie works as well as a token.
+    let UpgradeAnswer::Accepted {
+        client: bob,
+        protocol,
+    } = h.upgrade(
+        "/test",
+        Some("chat.v1"),
+        &[("Cookie", "theme=dark; session=ok-bob")],
+    )
+    else {
+        panic!("bob is refused");
+    };
+    assert_eq!(protocol.as_deref(), Some("chat.v1"));
+    assert_eq!(texts(&mut h, bob), ["hello bob"]);
+    h.send_text(alice, "hi");
+    h.send_text(bob, "forget");
+    h.send_text(bob, "again");
+    assert_eq!(texts(&mut h, alice), ["Some(\"alice\") said hi"]);
+    assert_eq!(texts(&mut h, bob), ["None said forget", "None said again"]);
+    h.disconnect(alice);
+    assert!(h.logged("bye Some([97, 108, 105, 99, 101])"));
+    assert!(h.logged("the client did not offer \"never-offered\""));
+    assert!(!h.is_stopped());
+    assert_eq!(h.runner().client_count(), 1);
+}
+
+fn bad_upgrade(rs: &mut Rs) -> i32 {
+    match rs.request_query() {
+        Some(b"send") => {
+            rs.w_str("x");
+            rs.to_cur(DataKind::Text);
+            0
+        }
+        Some(b"status") => 302,
+        _ => 0,
+    }
+}
+fn bad_open(rs: &mut Rs) {
+    // Request helpers belong to the upgrade callback.
+    let _ = rs.request_header("cookie");
+}
+rs_app! {
+    static BAD_UPGRADE;
+    upgrade: bad_upgrade,
+    open: bad_open,
+}
+
+#[test]
+fn upgrade_hook_misuse_stops_the_app_and_answers_503() {
+    use app_abi::host::UpgradeAnswer;
+    for (target, why) in [
+        ("/test?send", "to_cur called from the upgrade callback"),
+        ("/test?status", "the upgrade callback returned 302"),
+        ("/test", "request_header called from the open callback"),
+    ] {
+        let mut h = host("bad", &BAD_UPGRADE);
+        let answer = h.upgrade(target, None, &[]);
+        if target == "/test" {
+            assert!(matches!(answer, UpgradeAnswer::Accepted { .. }));
+        } else {
+            assert_eq!(
+                answer,
+                UpgradeAnswer::Rejected {
+                    status: 503,
+                    body: Vec::new()
+                }
+            );
+        }
+        assert!(h.is_stopped(), "{target}");
+        assert!(h.logged(why), "{target}: {:?}", h.logs());
+        // Every later upgrade of a stopped app is refused.
+        assert!(matches!(
+            h.upgrade("/test", None, &[]),
+            UpgradeAnswer::Rejected { status: 503, .. }
+        ));
+    }
+}
+
+#[test]
+fn barriers_come_back_in_order_even_from_a_stopped_app() {
+    let mut h = host("auth", &AUTH);
+    let app_abi::host::UpgradeAnswer::Accepted { client, .. } =
+        h.upgrade("/test?token=ok+carol", None, &[])
+    else {
+        panic!("refused");
+    };
+    h.inject(app_abi::records::Inbound::Barrier {
+        client,
+        endpoint_id: 0,
+    });
+    assert_eq!(h.take_barriers(), [client]);
+}

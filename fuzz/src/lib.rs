@@ -20,6 +20,9 @@
 //! * [`inflate`]: a permessage-deflate payload never inflates past the size limit (nor
 //!   allocates past it), larger limits agree with smaller ones, the engine reports what the
 //!   inflater does, and what inflates round-trips through the compressor.
+//! * [`proxy`]: a PROXY protocol header parses the same under any split (partial, then one
+//!   result that later bytes never change), agrees with one-shot parsers written from the
+//!   spec, fails with errors that match the bytes, and its addresses re-encode as v1 and v2.
 
 #![forbid(unsafe_code)]
 
@@ -28,6 +31,7 @@ mod engine;
 mod frames;
 mod handshake;
 mod inflate;
+mod proxy;
 #[doc(hidden)]
 pub mod seeds;
 
@@ -35,3 +39,4 @@ pub use engine::engine_ops;
 pub use frames::{frame_decoder_client, frame_decoder_server};
 pub use handshake::{handshake_request, handshake_response, handshake_roundtrip};
 pub use inflate::inflate;
+pub use proxy::proxy;

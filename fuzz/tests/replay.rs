@@ -102,3 +102,8 @@ fn generated_seeds_are_current() {
 fn inflate() {
     replay("inflate", ws_proto_fuzz::inflate);
 }
+
+#[test]
+fn proxy() {
+    replay("proxy", ws_proto_fuzz::proxy);
+}

@@ -41,6 +41,8 @@ pub fn server_spec(config: &Config, cores: usize) -> ServerSpec {
                     permessage_deflate: endpoint
                         .permessage_deflate
                         .apply(config.settings.permessage_deflate),
+                    subprotocols: endpoint.subprotocols.clone(),
+                    upgrade_headers: endpoint.upgrade_headers.clone(),
                 })
                 .collect(),
             no_open_cb: app.no_open_cb,

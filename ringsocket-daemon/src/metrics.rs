@@ -100,6 +100,9 @@ pub(crate) struct WorkerCounters {
     /// TLS connections that ended before their TLS handshake completed (bad or plaintext
     /// ClientHello, no shared cipher or version, timeout, peer gone), shutdown aside.
     pub(crate) tls_handshake_failures: Counter,
+    /// Upgrades an app's upgrade callback rejected, and those it did not answer in time.
+    pub(crate) upgrade_rejections: Counter,
+    pub(crate) upgrade_timeouts: Counter,
     /// Bytes waiting in the clients' backlogs (gauge).
     pub(crate) backlog_bytes: Counter,
     /// permessage-deflate, outbound: payload bytes of the messages sent compressed, per
@@ -125,6 +128,8 @@ impl WorkerCounters {
             backlog_overflows: Counter::default(),
             writes: Counter::default(),
             tls_handshake_failures: Counter::default(),
+            upgrade_rejections: Counter::default(),
+            upgrade_timeouts: Counter::default(),
             backlog_bytes: Counter::default(),
             deflate_out_before: Counter::default(),
             deflate_out_after: Counter::default(),
@@ -423,7 +428,7 @@ impl Metrics {
         }
 
         // Whole-server counters.
-        let totals: [(&str, &str, &str, u64); 6] = [
+        let totals: [(&str, &str, &str, u64); 8] = [
             (
                 "accepted_total",
                 "counter",
@@ -447,6 +452,18 @@ impl Metrics {
                 "counter",
                 "TLS connections that ended before their handshake completed.",
                 self.sum(|w| w.tls_handshake_failures.get()),
+            ),
+            (
+                "upgrade_rejections_total",
+                "counter",
+                "Upgrade requests an app's upgrade callback rejected (its HTTP status).",
+                self.sum(|w| w.upgrade_rejections.get()),
+            ),
+            (
+                "upgrade_timeouts_total",
+                "counter",
+                "Upgrade requests an app's upgrade callback did not answer within handshake_wait (503).",
+                self.sum(|w| w.upgrade_timeouts.get()),
             ),
             (
                 "client_backlog_bytes",

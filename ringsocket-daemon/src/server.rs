@@ -108,6 +108,11 @@ pub struct EndpointSpec {
     pub allowed_origins: Option<Vec<String>>,
     /// permessage-deflate on this endpoint (`enabled: false`: every offer is declined).
     pub permessage_deflate: crate::settings::Compression,
+    /// Subprotocols in the server's order of preference: the first the client offers is
+    /// accepted (the app's upgrade callback may choose another it offers).
+    pub subprotocols: Vec<String>,
+    /// Request headers the upgrade callback sees besides the standard ones, lowercase.
+    pub upgrade_headers: Vec<String>,
 }
 
 /// Why the server did not start.
@@ -282,6 +287,14 @@ impl Server {
         };
         let conf = Arc::new(ConfView::new(&conf).map_err(StartError::NulInConf)?);
         let apps = load_apps(&spec)?;
+        // Only now is it known which apps answer upgrades themselves.
+        let endpoints: Arc<[Endpoint]> = endpoints
+            .iter()
+            .map(|ep| Endpoint {
+                upgrade_hook: apps[usize::from(ep.app)].descriptor().upgrade.is_some(),
+                ..ep.clone()
+            })
+            .collect();
         let gates = (0..spec.worker_c)
             .map(|_| EventFdWaker::new().map(|w| Arc::new(WorkerGate::new(w))))
             .collect::<io::Result<Vec<_>>>()?;
@@ -508,6 +521,9 @@ fn resolve_endpoints(
                     .permessage_deflate
                     .enabled
                     .then_some(ep.permessage_deflate),
+                subprotocols: ep.subprotocols.clone(),
+                upgrade_headers: ep.upgrade_headers.clone(),
+                upgrade_hook: false,
             });
         }
     }

@@ -30,6 +30,7 @@ fn endpoint(id: u16, path: &str, permessage_deflate: Compression) -> EndpointSpe
         path: path.into(),
         allowed_origins: None,
         permessage_deflate,
+        ..EndpointSpec::default()
     }
 }
 

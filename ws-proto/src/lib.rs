@@ -19,6 +19,7 @@
 //!   compressed messages in [`Connection`] (`with_permessage_deflate`, [`Event::Compressed`]),
 //!   and, with the `deflate` feature, `deflate`: inflating under the message limit and
 //!   compressing per message over a pluggable raw codec (miniz_oxide built in).
+//! * [`proxy`]: the PROXY protocol header (v1 and v2) that a load balancer sends first.
 //!
 //! The crate contains no `unsafe` code.
 //!
@@ -57,6 +58,7 @@ pub mod deflate;
 mod error;
 pub mod frame;
 pub mod handshake;
+pub mod proxy;
 mod utf8;
 
 pub use buffer::{Buffer, BufferFull, ClientOutput, Output, SliceBuffer};

@@ -235,6 +235,7 @@ mod tests {
         close: None,
         timer: None,
         fini: None,
+        upgrade: None,
     };
 
     fn load_static(d: &'static rs_app_descriptor) -> Result<App, LoadErrorKind> {
@@ -298,6 +299,19 @@ mod tests {
             ..GOOD
         };
         assert!(load_static(&WITH_FINI).unwrap().descriptor().fini.is_some());
+    }
+
+    #[test]
+    fn an_app_built_before_the_upgrade_hook_loads_without_it() {
+        static BEFORE_UPGRADE: rs_app_descriptor = rs_app_descriptor {
+            struct_size: core::mem::offset_of!(rs_app_descriptor, upgrade) as u32,
+            fini: Some(timer),
+            upgrade: Some(timer),
+            ..GOOD
+        };
+        let app = load_static(&BEFORE_UPGRADE).unwrap();
+        assert!(app.descriptor().fini.is_some());
+        assert!(app.descriptor().upgrade.is_none());
     }
 
     #[test]

@@ -50,4 +50,4 @@ pub use app_thread::{
 pub use loader::{App, LoadError, LoadErrorKind, MAX_APP_DATA_SIZE};
 pub use packed_addr::PackedAddr;
 pub use runner::{AppRunner, AppStopped, HostSink, TimerMode};
-pub use test_host::{Received, Recorder, TestHost};
+pub use test_host::{Received, Recorder, TestHost, UpgradeAnswer};

@@ -17,13 +17,14 @@ use std::sync::Arc;
 
 use crate::abi::{
     AppCloseCode, CallbackKind, ClientId, DataKind, Level, RS_ABI_VERSION, RS_CLOSE_APP_FATAL,
-    RS_CLOSE_UNKNOWN_CASE, RS_CLOSE_WRONG_SIZE, RS_TIMER_MODE_SLEEP, RS_TIMER_MODE_WAKE, RS_TO_CUR,
-    RS_TO_EVERY, RS_TO_EVERY_EXCEPT_CUR, RS_TO_EVERY_EXCEPT_MULTI, RS_TO_EVERY_EXCEPT_SINGLE,
-    RS_TO_MULTI, RS_TO_SINGLE, SendStatus, rs_cb_fn, rs_host_fns, rs_read_fn, rs_sockaddr, rs_t,
+    RS_CLOSE_UNKNOWN_CASE, RS_CLOSE_WRONG_SIZE, RS_MAX_CLIENT_DATA, RS_MAX_REJECT_BODY,
+    RS_TIMER_MODE_SLEEP, RS_TIMER_MODE_WAKE, RS_TO_CUR, RS_TO_EVERY, RS_TO_EVERY_EXCEPT_CUR,
+    RS_TO_EVERY_EXCEPT_MULTI, RS_TO_EVERY_EXCEPT_SINGLE, RS_TO_MULTI, RS_TO_SINGLE, SendStatus,
+    rs_cb_fn, rs_host_fns, rs_read_fn, rs_sockaddr, rs_t,
 };
 use crate::conf::{ConfView, rs_conf, rs_conf_app};
 use crate::host::App;
-use crate::records::{Ids, Inbound, Outbound, Recipients, server_frame_header};
+use crate::records::{Ids, Inbound, Outbound, Recipients, UpgradeRequest, server_frame_header};
 
 /// Where a runner's output goes: outbound records per worker, and log lines.
 pub trait HostSink {
@@ -115,6 +116,14 @@ struct HostCtx<O> {
     wbuf: Vec<u8>,
     scratch: Vec<u8>,
     clients: HashMap<ClientId, Client, BuildHasherDefault<IdHasher>>,
+    /// Per-client data the app set (`rs_set_client_data`), from its upgrade until its close;
+    /// apart from the client table so that apps without any pay nothing per client.
+    client_data: HashMap<ClientId, Box<[u8]>, BuildHasherDefault<IdHasher>>,
+    /// During an upgrade callback: the encoded request, and the subprotocol chosen so far.
+    upgrade: Vec<u8>,
+    protocol: Vec<u8>,
+    /// A decoded query parameter (valid until the next request helper call).
+    decoded: Vec<u8>,
     /// Live (not closing) clients per worker, so broadcasts skip idle workers.
     live_per_worker: Vec<u32>,
     cur: Option<Current>,
@@ -205,6 +214,10 @@ impl<O: HostSink> AppRunner<O> {
             wbuf: vec![0; wbuf_size],
             scratch: Vec::new(),
             clients: HashMap::default(),
+            client_data: HashMap::default(),
+            upgrade: Vec::new(),
+            protocol: Vec::new(),
+            decoded: Vec::new(),
             live_per_worker: vec![0; worker_c],
             cur: None,
             fatal: None,
@@ -362,8 +375,101 @@ impl<O: HostSink> AppRunner<O> {
                 ..
             } => self.read(client, data_kind, payload),
             Inbound::Close { client, .. } => self.close(client),
+            Inbound::Upgrade {
+                client,
+                endpoint_id,
+                peer,
+                request,
+            } => self.upgrade(client, endpoint_id, peer, request),
+            Inbound::Barrier { client, .. } => {
+                // Also for a stopped app: the worker waits for it before closing.
+                let ctx = self.ctx();
+                ctx.scratch.clear();
+                Outbound::Barrier { client }.write_prefix(&mut ctx.scratch);
+                ctx.sink.push(client.worker(), &[&ctx.scratch]);
+            }
         }
         self.finish()
+    }
+
+    /// Asks the app's upgrade callback about a client that is not open yet, and answers the
+    /// worker: accept (with the subprotocol it chose) or reject (with its status and body).
+    fn upgrade(
+        &mut self,
+        client: ClientId,
+        endpoint_id: u16,
+        peer: SocketAddr,
+        request: UpgradeRequest<'_>,
+    ) {
+        let hook = self.app.descriptor().upgrade;
+        let ctx = self.ctx();
+        ctx.client_data.remove(&client);
+        ctx.protocol.clear();
+        ctx.protocol
+            .extend_from_slice(request.picked_protocol().unwrap_or_default());
+        let status = match hook {
+            _ if ctx.stopped => 503,
+            // The worker asks only apps with a hook; without one, accept as configured.
+            None => 0,
+            Some(hook) => {
+                ctx.upgrade.clear();
+                ctx.upgrade.extend_from_slice(request.as_bytes());
+                // SAFETY: no callback runs (the runner holds `&mut self`).
+                unsafe { (*self.rs.as_ptr()).wbuf_len = 0 };
+                let cur = Current {
+                    kind: CallbackKind::Upgrade,
+                    client: Some((client, endpoint_id, peer)),
+                    data_kind: None,
+                };
+                let ret = self.invoke(cur, Entry::Cb(hook));
+                let ctx = self.ctx();
+                ctx.upgrade.clear();
+                match ret {
+                    _ if ctx.fatal.is_some() => 503,
+                    0 => 0,
+                    400..=599 => ret as u16,
+                    -1 => {
+                        ctx.fatal_once("the upgrade callback returned -1 (fatal)".into());
+                        503
+                    }
+                    _ => {
+                        ctx.fatal_once(format!(
+                            "the upgrade callback returned {ret}, which is not a valid return \
+                             value for it (0 to accept, an HTTP status 400..=599 to reject, -1)"
+                        ));
+                        503
+                    }
+                }
+            }
+        };
+        // SAFETY: the callback has returned; nothing else borrows the `rs_t`.
+        let body_len = unsafe { core::mem::take(&mut (*self.rs.as_ptr()).wbuf_len) };
+        let ctx = self.ctx();
+        let body_len = if status >= 400 {
+            body_len.min(ctx.wbuf.len()).min(RS_MAX_REJECT_BODY)
+        } else {
+            0
+        };
+        if status != 0 {
+            ctx.client_data.remove(&client);
+            ctx.protocol.clear();
+        }
+        let HostCtx {
+            scratch,
+            sink,
+            wbuf,
+            protocol,
+            ..
+        } = ctx;
+        scratch.clear();
+        Outbound::Answer {
+            client,
+            status,
+            protocol,
+            body: &wbuf[..body_len],
+        }
+        .encode(scratch);
+        sink.push(client.worker(), &[scratch]);
     }
 
     /// Calls the timer callback if it is due at `now_us`, and re-arms it as it asks.
@@ -481,7 +587,10 @@ impl<O: HostSink> AppRunner<O> {
 
     fn close(&mut self, client: ClientId) {
         let ctx = self.ctx();
+        // Kept through the close callback, dropped after it.
+        let data = ctx.client_data.remove(&client);
         let Some(info) = ctx.clients.remove(&client) else {
+            // Also the end of an upgrade that never opened (rejected, or the client left).
             ctx.log(
                 Level::Debug,
                 format_args!("close record for unknown client {client}"),
@@ -502,7 +611,11 @@ impl<O: HostSink> AppRunner<O> {
             client: Some((client, info.endpoint_id, info.peer.get())),
             data_kind: None,
         };
+        if let Some(data) = data {
+            self.ctx().client_data.insert(client, data);
+        }
         let ret = self.invoke(cur, Entry::Cb(close));
+        self.ctx().client_data.remove(&client);
         self.check_plain_return(CallbackKind::Close, ret);
     }
 
@@ -770,6 +883,14 @@ impl<O: HostSink> HostCtx<O> {
                 }
                 status
             }
+            RS_TO_CUR | RS_TO_EVERY_EXCEPT_CUR
+                if self.cur_kind() == Some(CallbackKind::Upgrade) =>
+            {
+                self.misuse(format_args!(
+                    "{helper} called from the upgrade callback: the client is not connected yet \
+                     (write a rejection's body and return its status instead)"
+                ))
+            }
             RS_TO_CUR => match self.cur_client(helper) {
                 Ok((id, ..)) if self.cur_kind() == Some(CallbackKind::Close) => {
                     self.misuse(format_args!(
@@ -827,6 +948,11 @@ impl<O: HostSink> HostCtx<O> {
         if AppCloseCode::new(code).is_none() {
             return self.misuse(format_args!(
                 "{helper}: {code} is not an app close code (4000..=4899)"
+            ));
+        }
+        if client.is_none() && self.cur_kind() == Some(CallbackKind::Upgrade) {
+            return self.misuse(format_args!(
+                "close_cur called from the upgrade callback: return an HTTP status to reject"
             ));
         }
         let raw = match client {
@@ -887,7 +1013,229 @@ fn host_table<O: HostSink>() -> rs_host_fns {
         conf: h_conf::<O>,
         app_conf: h_app_conf::<O>,
         log: h_log::<O>,
+        request_target: h_request_target::<O>,
+        request_header: h_request_header::<O>,
+        request_query_param: h_request_query_param::<O>,
+        request_cookie: h_request_cookie::<O>,
+        set_subprotocol: h_set_subprotocol::<O>,
+        set_client_data: h_set_client_data::<O>,
+        client_data: h_client_data::<O>,
     }
+}
+
+impl<O: HostSink> HostCtx<O> {
+    /// The request of the running upgrade callback, or misuse.
+    fn request(&mut self, helper: &str) -> Option<UpgradeRequest<'_>> {
+        if self.cur_kind() != Some(CallbackKind::Upgrade) {
+            let kind = self.cur_kind();
+            match kind {
+                Some(kind) => self.misuse(format_args!(
+                    "{helper} called from the {kind} callback (upgrade callbacks only)"
+                )),
+                None => self.misuse(format_args!("{helper} called outside a callback")),
+            };
+            return None;
+        }
+        UpgradeRequest::from_encoded(&self.upgrade).ok()
+    }
+
+    /// The current client for the client-data helpers.
+    fn data_client(&mut self, helper: &str, setting: bool) -> Option<ClientId> {
+        let allowed = match self.cur_kind() {
+            Some(CallbackKind::Upgrade | CallbackKind::Open | CallbackKind::Read) => true,
+            Some(CallbackKind::Close) => !setting,
+            _ => false,
+        };
+        if !allowed {
+            let kind = self.cur_kind();
+            match kind {
+                Some(kind) => self.misuse(format_args!("{helper} called from the {kind} callback")),
+                None => self.misuse(format_args!("{helper} called outside a callback")),
+            };
+            return None;
+        }
+        self.cur_client(helper).ok().map(|(id, ..)| id)
+    }
+}
+
+/// Hands `bytes` to the app as pointer and length (null: `None`).
+///
+/// # Safety
+/// `len` is null or writable.
+unsafe fn give(bytes: Option<&[u8]>, len: *mut usize) -> *const u8 {
+    let (ptr, n) = match bytes {
+        Some(b) => (b.as_ptr(), b.len()),
+        None => (core::ptr::null(), 0),
+    };
+    if !len.is_null() {
+        // SAFETY: non-null, and writable (caller).
+        unsafe { len.write(n) };
+    }
+    ptr
+}
+
+/// The app's `name[..name_len]`.
+///
+/// # Safety
+/// `name` is null or valid for `name_len` bytes for the call.
+unsafe fn app_bytes<'a>(name: *const u8, name_len: usize) -> &'a [u8] {
+    if name.is_null() || name_len == 0 {
+        return &[];
+    }
+    // SAFETY: valid for `name_len` bytes (caller).
+    unsafe { core::slice::from_raw_parts(name, name_len) }
+}
+
+unsafe extern "C" fn h_request_target<O: HostSink>(rs: *mut rs_t, len: *mut usize) -> *const u8 {
+    with_ctx::<O, _>(rs, core::ptr::null(), |ctx, _| {
+        let target = ctx.request("request_target").map(|r| r.target());
+        // SAFETY: `len` is the app's out-parameter (ABI: null or writable); the bytes live in
+        // `ctx.upgrade` until the callback returns.
+        unsafe { give(target, len) }
+    })
+}
+
+unsafe extern "C" fn h_request_header<O: HostSink>(
+    rs: *mut rs_t,
+    name: *const u8,
+    name_len: usize,
+    len: *mut usize,
+) -> *const u8 {
+    // SAFETY: the arguments are the app's (ABI), passed on.
+    unsafe { lookup::<O>(rs, name, name_len, len, HostCtx::find_header) }
+}
+
+unsafe extern "C" fn h_request_query_param<O: HostSink>(
+    rs: *mut rs_t,
+    name: *const u8,
+    name_len: usize,
+    len: *mut usize,
+) -> *const u8 {
+    // SAFETY: as in `h_request_header`.
+    unsafe { lookup::<O>(rs, name, name_len, len, HostCtx::find_query_param) }
+}
+
+unsafe extern "C" fn h_request_cookie<O: HostSink>(
+    rs: *mut rs_t,
+    name: *const u8,
+    name_len: usize,
+    len: *mut usize,
+) -> *const u8 {
+    // SAFETY: as in `h_request_header`.
+    unsafe { lookup::<O>(rs, name, name_len, len, HostCtx::find_cookie) }
+}
+
+/// A request helper that looks `name[..name_len]` up with `find` and hands out the value.
+///
+/// # Safety
+/// `rs` is the running callback's; `name` is null or readable for `name_len` bytes, `len` null
+/// or writable (the ABI's terms for the app's arguments).
+unsafe fn lookup<O: HostSink>(
+    rs: *mut rs_t,
+    name: *const u8,
+    name_len: usize,
+    len: *mut usize,
+    find: for<'c> fn(&'c mut HostCtx<O>, &[u8]) -> Option<&'c [u8]>,
+) -> *const u8 {
+    with_ctx::<O, _>(rs, core::ptr::null(), |ctx, _| {
+        // SAFETY: readable for `name_len` bytes (caller).
+        let name = unsafe { app_bytes(name, name_len) };
+        // SAFETY: `len` as in `h_request_target`; the bytes live in the request (until the
+        // callback returns) or in `ctx.decoded` (until the next call).
+        unsafe { give(find(ctx, name), len) }
+    })
+}
+
+impl<O: HostSink> HostCtx<O> {
+    fn find_header(&mut self, name: &[u8]) -> Option<&[u8]> {
+        self.request("request_header").and_then(|r| r.header(name))
+    }
+
+    fn find_query_param(&mut self, name: &[u8]) -> Option<&[u8]> {
+        let raw = self
+            .request("request_query_param")
+            .and_then(|r| r.query())
+            .and_then(|q| ws_proto::handshake::query_value(q, name))
+            .map(<[u8]>::to_vec)?;
+        self.decoded.clear();
+        // A `Vec` never runs out of room.
+        let _ = ws_proto::handshake::percent_decode(&raw, true, &mut self.decoded);
+        Some(&self.decoded)
+    }
+
+    fn find_cookie(&mut self, name: &[u8]) -> Option<&[u8]> {
+        self.request("request_cookie").and_then(|r| {
+            r.headers()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(b"cookie"))
+                .find_map(|(_, v)| ws_proto::handshake::cookie(v, name))
+        })
+    }
+}
+
+unsafe extern "C" fn h_set_subprotocol<O: HostSink>(
+    rs: *mut rs_t,
+    p: *const u8,
+    len: usize,
+) -> c_int {
+    with_ctx::<O, _>(rs, -1, |ctx, _| {
+        // SAFETY: the app passes `len` readable bytes (ABI).
+        let protocol = unsafe { app_bytes(p, len) };
+        let Some(request) = ctx.request("set_subprotocol") else {
+            return -1;
+        };
+        if !protocol.is_empty() && !request.offers_protocol(protocol) {
+            let shown = String::from_utf8_lossy(protocol).into_owned();
+            ctx.log(
+                Level::Warning,
+                format_args!("set_subprotocol: the client did not offer {shown:?}; not set"),
+            );
+            return -1;
+        }
+        ctx.protocol.clear();
+        ctx.protocol.extend_from_slice(protocol);
+        0
+    })
+}
+
+unsafe extern "C" fn h_set_client_data<O: HostSink>(
+    rs: *mut rs_t,
+    data: *const u8,
+    len: usize,
+) -> c_int {
+    with_ctx::<O, _>(rs, -1, |ctx, _| {
+        let Some(client) = ctx.data_client("set_client_data", true) else {
+            return -1;
+        };
+        if len > RS_MAX_CLIENT_DATA {
+            ctx.log(
+                Level::Warning,
+                format_args!(
+                    "set_client_data: {len} bytes exceed the {RS_MAX_CLIENT_DATA}-byte limit; not set"
+                ),
+            );
+            return -1;
+        }
+        // SAFETY: the app passes `len` readable bytes (ABI).
+        let data = unsafe { app_bytes(data, len) };
+        if data.is_empty() {
+            ctx.client_data.remove(&client);
+        } else {
+            ctx.client_data.insert(client, data.into());
+        }
+        0
+    })
+}
+
+unsafe extern "C" fn h_client_data<O: HostSink>(rs: *mut rs_t, len: *mut usize) -> *const u8 {
+    with_ctx::<O, _>(rs, core::ptr::null(), |ctx, _| {
+        let data = ctx
+            .data_client("client_data", false)
+            .and_then(|id| ctx.client_data.get(&id))
+            .map(|d| &d[..]);
+        // SAFETY: `len` as in `h_request_target`; the bytes live until they are set again or
+        // the client closes (after its close callback).
+        unsafe { give(data, len) }
+    })
 }
 
 unsafe extern "C" fn h_wbuf_reserve<O: HostSink>(rs: *mut rs_t, additional: usize) -> c_int {

@@ -14,7 +14,26 @@ use std::sync::Arc;
 use crate::abi::{ClientId, DataKind, Level};
 use crate::conf::{AppConf, Conf, ConfView, EndpointConf, PortConf};
 use crate::host::{App, AppRunner, AppStopped, HostSink, TimerMode};
-use crate::records::{Inbound, Outbound, Recipients, decode_server_frame};
+use crate::records::{Inbound, Outbound, Recipients, UpgradeRequest, decode_server_frame};
+
+/// The app's answer to an upgrade request ([`TestHost::upgrade`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpgradeAnswer {
+    /// Accepted: the client is connected (its open callback ran), with this subprotocol.
+    Accepted {
+        /// The new client.
+        client: ClientId,
+        /// The subprotocol accepted with, if any.
+        protocol: Option<String>,
+    },
+    /// Rejected with an HTTP status and body.
+    Rejected {
+        /// The status.
+        status: u16,
+        /// The response body (empty: the reason phrase).
+        body: Vec<u8>,
+    },
+}
 
 /// A [`HostSink`] that keeps everything.
 #[derive(Debug, Default)]
@@ -64,6 +83,10 @@ pub struct TestHost {
     conns: BTreeMap<ClientId, Conn>,
     received: Vec<Received>,
     closed: Vec<(ClientId, u16)>,
+    /// Answers to upgrade requests: client, status, subprotocol, body.
+    answers: Vec<(ClientId, u16, Vec<u8>, Vec<u8>)>,
+    /// Barriers the app thread sent back.
+    barriers: Vec<ClientId>,
     next_port: u16,
     app_name: String,
 }
@@ -119,6 +142,8 @@ impl TestHost {
             conns: BTreeMap::new(),
             received: Vec::new(),
             closed: Vec::new(),
+            answers: Vec::new(),
+            barriers: Vec::new(),
             next_port: 40_000,
             app_name,
         };
@@ -161,6 +186,79 @@ impl TestHost {
 
     /// Connects a client to `endpoint_id` from `peer` (workers take turns).
     pub fn connect_to(&mut self, endpoint_id: u16, peer: SocketAddr) -> ClientId {
+        let client = self.new_client_id();
+        self.conns.insert(client, Conn { endpoint_id });
+        self.deliver(Inbound::Open {
+            client,
+            endpoint_id,
+            peer,
+        });
+        client
+    }
+
+    /// A client asks to upgrade to endpoint 0 from 127.0.0.1 with request target `target`
+    /// (path and query), the endpoint's configured subprotocol pick `picked`, and the
+    /// forwarded `headers`; the app's upgrade callback answers, and an accepted client is
+    /// connected, as a worker would.
+    pub fn upgrade(
+        &mut self,
+        target: &str,
+        picked: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> UpgradeAnswer {
+        let client = self.new_client_id();
+        let port = self.next_port;
+        self.next_port = self.next_port.wrapping_add(1);
+        let peer = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let mut request = Vec::new();
+        UpgradeRequest::encode(
+            target.as_bytes(),
+            picked.map(str::as_bytes),
+            headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+            &mut request,
+        );
+        let request = UpgradeRequest::from_encoded(&request).expect("a valid encoding");
+        self.deliver(Inbound::Upgrade {
+            client,
+            endpoint_id: 0,
+            peer,
+            request,
+        });
+        let at = self
+            .answers
+            .iter()
+            .position(|a| a.0 == client)
+            .expect("the app thread answers every upgrade");
+        let (_, status, protocol, body) = self.answers.remove(at);
+        if status == 0 {
+            self.conns.insert(client, Conn { endpoint_id: 0 });
+            self.deliver(Inbound::Open {
+                client,
+                endpoint_id: 0,
+                peer,
+            });
+            UpgradeAnswer::Accepted {
+                client,
+                protocol: (!protocol.is_empty())
+                    .then(|| String::from_utf8_lossy(&protocol).into_owned()),
+            }
+        } else {
+            // The worker ends the upgrade with a close record.
+            self.free_slot(client);
+            self.deliver(Inbound::Close {
+                client,
+                endpoint_id: 0,
+            });
+            UpgradeAnswer::Rejected { status, body }
+        }
+    }
+
+    /// Barriers the app thread answered so far; clears them.
+    pub fn take_barriers(&mut self) -> Vec<ClientId> {
+        core::mem::take(&mut self.barriers)
+    }
+
+    fn new_client_id(&mut self) -> ClientId {
         let worker = self.next_worker;
         self.next_worker = (self.next_worker + 1) % self.worker_c;
         let slots = &mut self.slots[worker];
@@ -174,15 +272,8 @@ impl TestHost {
         let (generation, used) = &mut slots[slot];
         *generation += 1;
         *used = true;
-        let client = ClientId::from_parts(*generation, worker as u8, slot as u32)
-            .expect("test host slot within 24 bits");
-        self.conns.insert(client, Conn { endpoint_id });
-        self.deliver(Inbound::Open {
-            client,
-            endpoint_id,
-            peer,
-        });
-        client
+        ClientId::from_parts(*generation, worker as u8, slot as u32)
+            .expect("test host slot within 24 bits")
     }
 
     /// The client sends a message.
@@ -329,6 +420,24 @@ impl TestHost {
                             };
                             let _ = self.runner.handle(record);
                         }
+                    }
+                    Outbound::Answer {
+                        client,
+                        status,
+                        protocol,
+                        body,
+                    } => {
+                        assert_eq!(client.worker(), worker, "answer routed to the wrong worker");
+                        self.answers
+                            .push((client, status, protocol.to_vec(), body.to_vec()));
+                    }
+                    Outbound::Barrier { client } => {
+                        assert_eq!(
+                            client.worker(),
+                            worker,
+                            "barrier routed to the wrong worker"
+                        );
+                        self.barriers.push(client);
                     }
                 }
             }

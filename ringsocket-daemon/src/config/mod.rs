@@ -181,6 +181,17 @@ pub struct App {
     pub update_queue_size: u32,
 }
 
+/// The request headers every upgrade callback sees (lowercase); an endpoint's
+/// `"upgrade_headers"` adds to them.
+pub const FORWARDED_HEADERS: &[&str] = &[
+    "cookie",
+    "authorization",
+    "sec-websocket-protocol",
+    "user-agent",
+    "x-forwarded-for",
+    "origin",
+];
+
 /// One element of an app's `"endpoints"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
@@ -195,6 +206,12 @@ pub struct Endpoint {
     pub allowed_origins: Option<Vec<String>>,
     /// `"permessage_deflate"`: the keys that replace the global ones for this endpoint.
     pub permessage_deflate: crate::settings::CompressionOverride,
+    /// `"subprotocols"`: the server's choices in order of preference; the first the client
+    /// offers is accepted.
+    pub subprotocols: Vec<String>,
+    /// `"upgrade_headers"`: request headers the app's upgrade callback sees besides the
+    /// standard ones (lowercase).
+    pub upgrade_headers: Vec<String>,
 }
 
 /// What to check besides the file's own contents. The default checks everything.

@@ -12,6 +12,11 @@ use super::transport::Transport;
 pub(crate) enum Phase {
     /// Reading the HTTP upgrade request (deadline: `handshake_wait`).
     Handshake(RequestParser),
+    /// The request is valid and went to the app's upgrade callback; waiting for its answer
+    /// (deadline: what is left of `handshake_wait`, then 503). The app got an upgrade record
+    /// and will get exactly one open or close record. Bytes the client sends meanwhile wait
+    /// in `pending`.
+    Upgrading(Box<PendingUpgrade>),
     /// Upgraded: the app got an open record and will get exactly one close record.
     Ws {
         /// The protocol engine (its deadlines are keepalive and the closing handshake).
@@ -28,6 +33,17 @@ pub(crate) enum Phase {
     /// Finished (an HTTP error answer, or a WebSocket that closed): flush what is pending,
     /// send FIN, discard what the peer still sends until it closes or the deadline passes.
     Draining,
+}
+
+/// What the `101` needs once the app accepts.
+#[derive(Debug)]
+pub(crate) struct PendingUpgrade {
+    /// Index of the endpoint in the worker's list.
+    pub(crate) endpoint: usize,
+    /// `Sec-WebSocket-Key` (validated: 24 base64 characters).
+    pub(crate) key: [u8; 24],
+    /// permessage-deflate as agreed, if the client offered it.
+    pub(crate) deflate: Option<ws_proto::handshake::extensions::PerMessageDeflate>,
 }
 
 /// One connection. Everything that is not needed while idle lives in buffers that are empty
@@ -61,6 +77,10 @@ pub(crate) struct Conn {
     pub(crate) close_code: u16,
     /// The backlog bytes this connection has added to the worker's backlog gauge.
     pub(crate) counted_backlog: usize,
+    /// The engine closed (the client's close, or a protocol error) and its close frame waits
+    /// in `pending` until the app thread returns a barrier: the replies to the client's last
+    /// messages, still on the app's ring, go first (bounded by `shutdown_wait_ws`).
+    pub(crate) close_owed: bool,
 }
 
 impl Conn {
@@ -79,6 +99,7 @@ impl Conn {
             hup: false,
             close_code: 0,
             counted_backlog: 0,
+            close_owed: false,
         }
     }
 }
@@ -111,6 +132,16 @@ impl InBufs {
                 .pending
                 .extend_from_slice(bytes);
         }
+    }
+
+    /// Takes the pending bytes out.
+    pub(crate) fn take_pending(&mut self) -> Vec<u8> {
+        let taken = self
+            .0
+            .as_mut()
+            .map_or_else(Vec::new, |b| std::mem::take(&mut b.pending));
+        self.tidy();
+        taken
     }
 
     /// Forgets the pending bytes (they were handed on) and their memory.

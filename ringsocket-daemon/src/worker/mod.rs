@@ -75,6 +75,12 @@ pub(crate) struct Endpoint {
     pub(crate) allowed_origins: Option<Vec<String>>,
     /// permessage-deflate, when enabled here.
     pub(crate) deflate: Option<crate::settings::Compression>,
+    /// Subprotocols, the server's preference first.
+    pub(crate) subprotocols: Vec<String>,
+    /// Headers forwarded to the upgrade callback besides the standard ones (lowercase).
+    pub(crate) upgrade_headers: Vec<String>,
+    /// The app has an upgrade callback: the `101` waits for its answer.
+    pub(crate) upgrade_hook: bool,
 }
 
 /// A worker's end of one app: the inbound producer, the app's gate and status.
@@ -200,7 +206,7 @@ impl std::fmt::Debug for Worker {
     }
 }
 
-fn nanos(d: Duration) -> u64 {
+pub(super) fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
@@ -607,6 +613,13 @@ impl Worker {
             // cannot read an HTTP answer, so it just sees the close.
             Phase::Handshake(_) if conn.transport.is_tls_handshaking() => self.end(slot),
             Phase::Handshake(_) => self.reject(slot, StatusCode::REQUEST_TIMEOUT),
+            // The app's upgrade callback did not answer within `handshake_wait`.
+            Phase::Upgrading(_) => {
+                self.counters.upgrade_timeouts.inc();
+                self.reject(slot, StatusCode::SERVICE_UNAVAILABLE);
+            }
+            // The barrier did not come back in time: the owed close goes now.
+            Phase::Ws { .. } if conn.close_owed => self.pay_owed_close(slot),
             Phase::Ws { ws, .. } => {
                 self.out.clear();
                 let timeout = ws.handle_timeout(&settings.ws, now, &mut self.out);
@@ -622,11 +635,28 @@ impl Worker {
         }
     }
 
+    /// Sends the close frame the connection owes (see `Conn::close_owed`) and ends it.
+    fn pay_owed_close(&mut self, slot: u32) {
+        let Some(conn) = self.conn_mut(slot) else {
+            return;
+        };
+        if !conn.close_owed {
+            return;
+        }
+        conn.close_owed = false;
+        let owed = conn.inbufs.take_pending();
+        self.write_to(slot, &[&owed], true);
+        self.after_ws_activity(slot);
+    }
+
     /// After the engine ran: end the WebSocket if it closed, else follow its deadline.
     fn after_ws_activity(&mut self, slot: u32) {
         let Some(conn) = self.conn_mut(slot) else {
             return;
         };
+        if conn.close_owed {
+            return; // Waiting for the barrier; its deadline is set.
+        }
         let Phase::Ws { ws, .. } = &conn.phase else {
             return;
         };
@@ -676,6 +706,20 @@ impl Worker {
         let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
             return;
         };
+        if let Phase::Upgrading(pending) = &conn.phase {
+            // The app was asked and never saw an open: this record ends the upgrade for it.
+            let endpoint = &self.endpoints[pending.endpoint];
+            let (app, endpoint_id) = (endpoint.app, endpoint.id);
+            conn.phase = Phase::Draining;
+            push_inbound(
+                &mut self.apps[usize::from(app)],
+                Inbound::Close {
+                    client,
+                    endpoint_id,
+                },
+            );
+            return;
+        }
         let Phase::Ws {
             app,
             endpoint_id,
@@ -775,7 +819,8 @@ impl Worker {
                 continue;
             };
             match &conn.phase {
-                Phase::Handshake(_) => self.end(slot),
+                Phase::Handshake(_) | Phase::Upgrading(_) => self.end(slot),
+                Phase::Ws { .. } if conn.close_owed => self.pay_owed_close(slot),
                 Phase::Ws { .. } => self.close_ws(slot, CloseCode::GOING_AWAY),
                 Phase::Draining => {}
             }

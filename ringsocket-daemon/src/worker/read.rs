@@ -6,16 +6,17 @@
 //! pieces goes into the connection's message buffer (ws-proto reassembles it there). Nothing
 //! else costs a connection memory.
 
-use app_abi::DataKind;
-use app_abi::records::Inbound;
+use app_abi::records::{Inbound, UpgradeRequest};
+use app_abi::{ClientId, DataKind};
 use ws_proto::handshake::extensions::{PerMessageDeflate, negotiate_deflate};
 use ws_proto::handshake::{
     Header, Request, RequestStatus, StatusCode, host_matches, origin_matches, path_matches,
+    write_accept_response,
 };
 use ws_proto::{CloseCode, Connection, Event, Role};
 
 use super::compress::ConnDeflate;
-use super::conn::{Conn, Phase};
+use super::conn::{Conn, PendingUpgrade, Phase};
 use super::transport::Input;
 use super::{AppPort, Endpoint, READS_PER_TURN, Ready, Worker, push_inbound};
 use crate::tls::looks_like_tls_client_hello;
@@ -32,6 +33,19 @@ enum HeadOutcome {
         head_len: usize,
         deflate: Option<PerMessageDeflate>,
     },
+    /// The app's upgrade callback decides: the encoded request is in the output scratch.
+    AskApp {
+        head_len: usize,
+        pending: Box<PendingUpgrade>,
+    },
+}
+
+/// What [`decide`] found: the endpoint, and what the `101` would say.
+struct Decision {
+    endpoint: usize,
+    deflate: Option<PerMessageDeflate>,
+    /// Index in the endpoint's `subprotocols` of the first the client offers.
+    protocol: Option<usize>,
 }
 
 impl Worker {
@@ -45,9 +59,15 @@ impl Worker {
             let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
                 return;
             };
-            let draining = matches!(conn.phase, Phase::Draining);
+            // Draining, or a close owed (its bytes wait in `pending`): the peer's bytes are
+            // moot.
+            let draining = matches!(conn.phase, Phase::Draining) || conn.close_owed;
             // Unprocessed bytes go back in front of the new ones once a read brought any.
-            let kept = conn.inbufs.pending().len();
+            let kept = if draining {
+                0
+            } else {
+                conn.inbufs.pending().len()
+            };
             let hup = conn.hup;
             let input = conn.transport.recv(&mut self.rbuf[kept..], hup);
             let n = match input {
@@ -63,6 +83,9 @@ impl Worker {
             match input {
                 Input::More(_) => {}
                 Input::Drained(_) => return,
+                // The client may still read the replies it is owed after its FIN: the
+                // barrier or the deadline ends the connection.
+                Input::End(_) if self.conn_mut(slot).is_some_and(|c| c.close_owed) => return,
                 Input::End(_) | Input::Failed => {
                     self.end(slot);
                     return;
@@ -94,23 +117,23 @@ impl Worker {
                 Err(e) => HeadOutcome::Reject(e.status()),
                 Ok(RequestStatus::Complete { len, request }) => {
                     let (port, tls) = self.listener_info[usize::from(conn.listener)];
-                    match decide(
-                        &request,
-                        port,
-                        tls,
-                        &self.endpoints,
-                        &self.apps,
-                        &mut self.out,
-                    ) {
-                        Ok((endpoint, deflate)) => HeadOutcome::Accept {
-                            endpoint,
-                            head_len: len,
-                            deflate,
-                        },
+                    match decide(&request, port, tls, &self.endpoints, &self.apps) {
+                        Ok(decision) => {
+                            prepare(&request, len, decision, &self.endpoints, &mut self.out)
+                        }
                         Err(status) => HeadOutcome::Reject(status),
                     }
                 }
             },
+            Phase::Upgrading(_) => {
+                // Frames sent before the `101`: kept for after it, within reason.
+                if conn.inbufs.pending().len() + filled > self.settings.rbuf_size {
+                    self.end(slot);
+                } else {
+                    conn.inbufs.extend_pending(&self.rbuf[..filled]);
+                }
+                return;
+            }
             Phase::Ws { .. } => {
                 self.receive_frames(slot, 0, filled);
                 return;
@@ -131,6 +154,107 @@ impl Worker {
                     self.receive_frames(slot, head_len, filled);
                 }
             }
+            HeadOutcome::AskApp { head_len, pending } => {
+                self.ask_app(slot, head_len, filled, pending);
+            }
+        }
+    }
+
+    /// Hands the upgrade request (in the output scratch) to the app's upgrade callback and
+    /// waits for its answer; `rbuf[head_len..filled]` waits too.
+    fn ask_app(&mut self, slot: u32, head_len: usize, filled: usize, pending: Box<PendingUpgrade>) {
+        let Some(client) = self.client_id(slot) else {
+            return;
+        };
+        let endpoint = &self.endpoints[pending.endpoint];
+        let (app, endpoint_id) = (endpoint.app, endpoint.id);
+        let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
+            return;
+        };
+        let peer = conn.peer.get();
+        conn.inbufs.clear_pending();
+        conn.inbufs.extend_pending(&self.rbuf[head_len..filled]);
+        conn.phase = Phase::Upgrading(pending);
+        let Ok(request) = UpgradeRequest::from_encoded(&self.out) else {
+            self.reject(slot, StatusCode::INTERNAL_SERVER_ERROR);
+            return;
+        };
+        let asked = push_inbound(
+            &mut self.apps[usize::from(app)],
+            Inbound::Upgrade {
+                client,
+                endpoint_id,
+                peer,
+                request,
+            },
+        );
+        if !asked {
+            self.reject(slot, StatusCode::SERVICE_UNAVAILABLE);
+        }
+    }
+
+    /// The app's answer to an upgrade: accept (the `101`, then the connection is a WebSocket
+    /// and the bytes that waited are its first frames) or reject with its status and body.
+    pub(super) fn on_answer(
+        &mut self,
+        app: usize,
+        client: ClientId,
+        status: u16,
+        protocol: &[u8],
+        body: &[u8],
+    ) {
+        if client.worker() != self.index {
+            return;
+        }
+        let slot = client.slot();
+        let Some(entry) = self.slots.get_mut(slot as usize) else {
+            return;
+        };
+        if entry.generation != client.generation() {
+            return; // The connection ended meanwhile (its close record went to the app).
+        }
+        let Some(conn) = entry.conn.as_mut() else {
+            return;
+        };
+        let Phase::Upgrading(pending) = &conn.phase else {
+            return;
+        };
+        let endpoint = pending.endpoint;
+        if usize::from(self.endpoints[endpoint].app) != app {
+            return;
+        }
+        if status != 0 {
+            self.counters.upgrade_rejections.inc();
+            let status = StatusCode::new(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            self.out.clear();
+            let _ =
+                ws_proto::handshake::write_error_response_with_body(status, body, &mut self.out);
+            let out = std::mem::take(&mut self.out);
+            self.write_to(slot, &[&out], false);
+            self.out = out;
+            let wait = self.settings.shutdown_wait_http;
+            self.finish(slot, wait);
+            return;
+        }
+        let (key, deflate) = (pending.key, pending.deflate);
+        let protocol = std::str::from_utf8(protocol).ok().filter(|p| !p.is_empty());
+        self.out.clear();
+        if write_101(&key, protocol, deflate.as_ref(), &mut self.out).is_err() {
+            self.reject(slot, StatusCode::INTERNAL_SERVER_ERROR);
+            return;
+        }
+        let early = self
+            .conn_mut(slot)
+            .map(|c| c.inbufs.take_pending())
+            .unwrap_or_default();
+        self.upgrade(slot, endpoint, deflate);
+        if !early.is_empty() && self.conn_mut(slot).is_some() {
+            // Within `rbuf_size` (see the `Upgrading` arm of `process_input`).
+            let n = early.len().min(self.rbuf.len());
+            self.rbuf[..n].copy_from_slice(&early[..n]);
+            self.receive_frames(slot, 0, n);
+        } else {
+            self.after_ws_activity(slot);
         }
     }
 
@@ -211,6 +335,7 @@ impl Worker {
             phase,
             inbufs,
             close_code,
+            close_owed,
             ..
         }) = slots[slot as usize].conn.as_mut()
         else {
@@ -226,6 +351,10 @@ impl Worker {
         else {
             return;
         };
+        if *close_owed {
+            return; // The engine is closed: what the peer sends now is moot.
+        }
+        let was_open = ws.state() == ws_proto::State::Open;
         let app_counters = counters.apps.get(usize::from(*app));
         let app = &mut apps[usize::from(*app)];
         out.clear();
@@ -309,6 +438,27 @@ impl Worker {
         }
         inbufs.put_message(message);
         shared.tidy_inflated();
+        // The engine just answered the client's close or failed the connection: its close
+        // frame waits until the app thread has handled the client's earlier messages (a
+        // barrier through the same ring), so that their replies go first.
+        let owe = was_open && ws.state() == ws_proto::State::Closed && !push_failed;
+        if owe {
+            let barrier = Inbound::Barrier {
+                client,
+                endpoint_id: *endpoint_id,
+            };
+            if push_inbound(app, barrier) {
+                *close_owed = true;
+                inbufs.clear_pending();
+                inbufs.extend_pending(out);
+                out.clear();
+                let when = self
+                    .now
+                    .saturating_add(super::nanos(self.settings.shutdown_wait_ws));
+                self.set_deadline(slot, when);
+                return;
+            }
+        }
         if !out.is_empty() {
             let out = std::mem::take(&mut self.out);
             self.write_to(slot, &[&out], true);
@@ -321,8 +471,8 @@ impl Worker {
     }
 }
 
-/// Validates the upgrade and picks the endpoint; on success the `101` is in `out`, with
-/// permessage-deflate's answer when the endpoint compresses and the client offered it.
+/// Validates the upgrade and picks the endpoint, and what permessage-deflate and the
+/// endpoint's `subprotocols` agree to.
 ///
 /// The endpoint is the one whose port, path and host (case-insensitive, default port optional)
 /// all match exactly: no path on this port is 404, a known path with an unknown host 400.
@@ -333,8 +483,7 @@ fn decide(
     tls: bool,
     endpoints: &[Endpoint],
     apps: &[AppPort],
-    out: &mut Vec<u8>,
-) -> Result<(usize, Option<PerMessageDeflate>), StatusCode> {
+) -> Result<Decision, StatusCode> {
     let upgrade = request.validate_upgrade().map_err(|e| e.status())?;
     let mut path_known = false;
     let found = endpoints.iter().position(|ep| {
@@ -363,11 +512,88 @@ fn decide(
     let deflate = endpoint
         .deflate
         .and_then(|settings| negotiate_deflate(upgrade.extensions(), &settings.policy()));
+    let protocol = endpoint
+        .subprotocols
+        .iter()
+        .position(|ours| upgrade.protocols().any(|offered| offered == ours));
+    Ok(Decision {
+        endpoint: index,
+        deflate,
+        protocol,
+    })
+}
+
+/// Writes the `101` to `out` for a decided request, or (for an app with an upgrade callback)
+/// the encoded request for the app thread.
+fn prepare(
+    request: &Request<'_>,
+    head_len: usize,
+    decision: Decision,
+    endpoints: &[Endpoint],
+    out: &mut Vec<u8>,
+) -> HeadOutcome {
+    let endpoint = &endpoints[decision.endpoint];
+    let picked = decision.protocol.map(|i| endpoint.subprotocols[i].as_str());
+    // `decide` validated the request already.
+    let Ok(upgrade) = request.validate_upgrade() else {
+        return HeadOutcome::Reject(StatusCode::BAD_REQUEST);
+    };
+    out.clear();
+    if endpoint.upgrade_hook {
+        let Ok(key) = <[u8; 24]>::try_from(upgrade.key().as_bytes()) else {
+            return HeadOutcome::Reject(StatusCode::BAD_REQUEST);
+        };
+        let forwarded = request
+            .headers()
+            .iter()
+            .filter(|h| {
+                let is = |known: &str| h.name.eq_ignore_ascii_case(known.as_bytes());
+                crate::config::FORWARDED_HEADERS.iter().any(|k| is(k))
+                    || endpoint.upgrade_headers.iter().any(|k| is(k))
+            })
+            .map(|h| (h.name, h.value));
+        UpgradeRequest::encode(
+            request.target().as_bytes(),
+            picked.map(str::as_bytes),
+            forwarded,
+            out,
+        );
+        return HeadOutcome::AskApp {
+            head_len,
+            pending: Box::new(PendingUpgrade {
+                endpoint: decision.endpoint,
+                key,
+                deflate: decision.deflate,
+            }),
+        };
+    }
+    if write_101(
+        upgrade.key().as_bytes(),
+        picked,
+        decision.deflate.as_ref(),
+        out,
+    )
+    .is_err()
+    {
+        return HeadOutcome::Reject(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    HeadOutcome::Accept {
+        endpoint: decision.endpoint,
+        head_len,
+        deflate: decision.deflate,
+    }
+}
+
+/// The `101` for `key`, with the subprotocol and permessage-deflate's answer if agreed.
+fn write_101(
+    key: &[u8],
+    protocol: Option<&str>,
+    deflate: Option<&PerMessageDeflate>,
+    out: &mut Vec<u8>,
+) -> Result<(), ()> {
     let mut answer = Vec::new();
-    if let Some(agreed) = &deflate {
-        agreed
-            .write_response(&mut answer)
-            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    if let Some(agreed) = deflate {
+        agreed.write_response(&mut answer).map_err(|_| ())?;
     }
     let extension = [Header::new(b"Sec-WebSocket-Extensions", &answer)];
     let headers = if deflate.is_some() {
@@ -376,8 +602,5 @@ fn decide(
         &[]
     };
     out.clear();
-    upgrade
-        .write_accept(None, headers, out)
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    Ok((index, deflate))
+    write_accept_response(key, protocol, headers, out).map_err(|_| ())
 }

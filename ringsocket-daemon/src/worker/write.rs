@@ -48,6 +48,9 @@ pub(super) enum Item<'a> {
     Compressed { start: u32, end: u32 },
     /// A close with the app's code.
     Close(u16),
+    /// The app thread has handled everything the client sent before its close (or before
+    /// the protocol error): the close frame the connection owes goes out now.
+    Barrier,
 }
 
 impl Worker {
@@ -80,6 +83,18 @@ impl Worker {
                                 deliveries.push((slot, order, Item::Close(code)));
                             }
                         }
+                        Ok(Outbound::Barrier { client }) => {
+                            if let Some(slot) = self.member(app, client) {
+                                let order = deliveries.len() as u32;
+                                deliveries.push((slot, order, Item::Barrier));
+                            }
+                        }
+                        Ok(Outbound::Answer {
+                            client,
+                            status,
+                            protocol,
+                            body,
+                        }) => self.on_answer(app, client, status, protocol, body),
                         Err(e) => crate::log!(
                             Error,
                             "worker {}: skipping a bad outbound record: {e}",
@@ -186,10 +201,12 @@ impl Worker {
         let Phase::Ws { ws, .. } = &mut conn.phase else {
             return;
         };
-        // Frames encoded by the app thread obey the engine's state too: nothing after a close.
-        if !ws.can_send_data() {
+        // Frames encoded by the app thread obey the engine's state too: nothing after a close
+        // (but for the replies a connection that owes its close still gets first).
+        if !ws.can_send_data() && !conn.close_owed {
             return;
         }
+        let mut owed = Vec::new();
         let mut units: Vec<&[u8]> = recycle(std::mem::take(&mut self.units));
         let out = &mut self.out;
         out.clear();
@@ -208,6 +225,15 @@ impl Worker {
                     frames += 1;
                     bytes += frame.len() as u64;
                 }
+                Item::Barrier => {
+                    if conn.close_owed {
+                        conn.close_owed = false;
+                        owed = conn.inbufs.take_pending();
+                        closing = true;
+                        break;
+                    }
+                }
+                Item::Close(_) if conn.close_owed => {} // The owed close comes first anyway.
                 Item::Close(code) => {
                     let code = CloseCode(code);
                     let code = if code.is_valid_on_wire() {
@@ -230,6 +256,9 @@ impl Worker {
         let out = std::mem::take(&mut self.out);
         if !out.is_empty() {
             units.push(&out);
+        }
+        if !owed.is_empty() {
+            units.push(&owed);
         }
         self.write_to(slot, &units, true);
         self.units = recycle(units);

@@ -176,6 +176,8 @@ pub struct Client {
     pub close_notify: bool,
     /// What the server agreed to when `permessage-deflate` was offered (`None`: declined).
     pub deflate: Option<PerMessageDeflate>,
+    /// The subprotocol the server accepted.
+    pub protocol: Option<String>,
     inflater: Option<Box<Inflater>>,
     /// Keeps its window between messages when the server allows it.
     deflater: Option<Box<Deflater>>,
@@ -201,6 +203,10 @@ pub struct Upgrade<'a> {
     pub tls: Option<&'a Tls>,
     /// Offers `permessage-deflate`.
     pub deflate: Option<DeflateOffer>,
+    /// Offers these subprotocols, most preferred first.
+    pub protocols: &'a [&'a str],
+    /// Extra request headers (e.g. `Cookie`).
+    pub headers: &'a [(&'a str, &'a str)],
 }
 
 impl Client {
@@ -239,6 +245,17 @@ impl Client {
         if let Some(offer) = upgrade.deflate {
             request = request.permessage_deflate(offer);
         }
+        let headers: Vec<ws_proto::handshake::Header<'_>> = upgrade
+            .headers
+            .iter()
+            .map(|(n, v)| ws_proto::handshake::Header::new(n.as_bytes(), v.as_bytes()))
+            .collect();
+        if !upgrade.protocols.is_empty() {
+            request = request.protocols(upgrade.protocols);
+        }
+        if !headers.is_empty() {
+            request = request.headers(&headers);
+        }
         let mut bytes = Vec::new();
         request.write(&key, &mut bytes).unwrap();
         bytes.extend_from_slice(upgrade.first_bytes);
@@ -256,6 +273,7 @@ impl Client {
             origin: Instant::now(),
             close_notify: false,
             deflate: None,
+            protocol: None,
             inflater: None,
             deflater: None,
             compressed_in: 0,
@@ -281,17 +299,19 @@ impl Client {
                             raw: String::from_utf8_lossy(&raw).into_owned(),
                         });
                     }
-                    match &upgrade.deflate {
-                        None => {
-                            response.validate(&key, &[]).expect("a valid 101");
-                        }
+                    let protocol = match &upgrade.deflate {
+                        None => response
+                            .validate(&key, upgrade.protocols)
+                            .expect("a valid 101"),
                         Some(offer) => {
-                            let (_, agreed) = response
-                                .validate_deflate(&key, &[], offer)
+                            let (protocol, agreed) = response
+                                .validate_deflate(&key, upgrade.protocols, offer)
                                 .expect("a valid 101");
                             client.deflate = agreed;
+                            protocol
                         }
-                    }
+                    };
+                    client.protocol = protocol.map(str::to_owned);
                     if client.deflate.is_some() {
                         client.conn = std::mem::replace(
                             &mut client.conn,

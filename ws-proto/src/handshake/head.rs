@@ -93,7 +93,7 @@ const fn tchar_table() -> [bool; 256] {
 static TCHAR: [bool; 256] = tchar_table();
 
 /// Whether `s` is a non-empty token (RFC 7230 §3.2.6).
-pub(super) fn is_token(s: &[u8]) -> bool {
+pub fn is_token(s: &[u8]) -> bool {
     // A branch-free fold: names are short, so the loop exit is the only branch that matters.
     !s.is_empty() && s.iter().fold(true, |ok, &b| ok & TCHAR[usize::from(b)])
 }

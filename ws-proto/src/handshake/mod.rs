@@ -55,6 +55,7 @@ mod client;
 pub mod extensions;
 mod head;
 mod matching;
+mod query;
 mod request;
 mod server;
 mod uri;
@@ -67,14 +68,16 @@ mod tests;
 pub use client::{
     ClientError, ClientRequest, Response, ResponseParser, ResponseStatus, encode_key,
 };
-pub use head::{GetAll, Header, HeaderIter, Headers, ListValues, ParseError};
+pub use head::{GetAll, Header, HeaderIter, Headers, ListValues, ParseError, is_token};
 pub use matching::{
     InvalidOrigin, host_matches, is_valid_host, origin_matches, path_matches,
     validate_allowed_origin,
 };
+pub use query::{cookie, cookies, percent_decode, query_pairs, query_value};
 pub use request::{HttpVersion, Request, RequestParser, RequestStatus};
 pub use server::{
     HandshakeError, Protocols, UpgradeRequest, write_accept_response, write_error_response,
+    write_error_response_with_body,
 };
 pub use uri::{is_path_byte, is_reg_name_byte};
 pub use write::WriteError;

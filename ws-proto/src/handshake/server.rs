@@ -457,10 +457,28 @@ pub fn write_error_response<B: Buffer + ?Sized>(
     status: impl Into<StatusCode>,
     out: &mut B,
 ) -> Result<(), BufferFull> {
-    let status: StatusCode = status.into();
+    write_response(status.into(), None, out)
+}
+
+/// Writes a complete error response like [`write_error_response`], with the caller's `body`
+/// (sent as `text/plain; charset=utf-8`) instead of the reason phrase, e.g. an application's
+/// explanation of a 401. An empty body sends the reason phrase.
+pub fn write_error_response_with_body<B: Buffer + ?Sized>(
+    status: StatusCode,
+    body: &[u8],
+    out: &mut B,
+) -> Result<(), BufferFull> {
+    write_response(status, (!body.is_empty()).then_some(body), out)
+}
+
+fn write_response<B: Buffer + ?Sized>(
+    status: StatusCode,
+    body: Option<&[u8]>,
+    out: &mut B,
+) -> Result<(), BufferFull> {
     let reason = status.reason_phrase().as_bytes();
     let code = Decimal::new(usize::from(status.as_u16()));
-    let length = Decimal::new(reason.len() + 1);
+    let length = Decimal::new(body.map_or(reason.len() + 1, <[u8]>::len));
     write_all(out, |s: &mut dyn Sink| {
         s.put(b"HTTP/1.1 ");
         s.put(code.as_bytes());
@@ -476,10 +494,18 @@ pub fn write_error_response<B: Buffer + ?Sized>(
             ),
             _ => s.put(b"Connection: close\r\n"),
         }
-        s.put(b"Content-Type: text/plain\r\n");
+        match body {
+            Some(_) => s.put(b"Content-Type: text/plain; charset=utf-8\r\n"),
+            None => s.put(b"Content-Type: text/plain\r\n"),
+        }
         put_header(s, b"Content-Length", length.as_bytes());
         s.put(b"\r\n");
-        s.put(reason);
-        s.put(b"\n");
+        match body {
+            Some(body) => s.put(body),
+            None => {
+                s.put(reason);
+                s.put(b"\n");
+            }
+        }
     })
 }

@@ -438,6 +438,35 @@ Content-Type: text/plain\r\nContent-Length: 19\r\n\r\nMethod Not Allowed\n"
     assert_eq!(response.headers().get("upgrade"), Some(&b"websocket"[..]));
 }
 
+// An application's rejection (e.g. a 401 from an upgrade hook) carries its own body.
+#[test]
+fn error_responses_with_a_body() {
+    let mut out = Vec::new();
+    write_error_response_with_body(StatusCode::new(401).unwrap(), b"bad token", &mut out).unwrap();
+    let (len, response) = complete_response(&out);
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(&out[len..], b"bad token");
+    let headers = response.headers();
+    assert_eq!(headers.get("content-length"), Some(&b"9"[..]));
+    assert_eq!(
+        headers.get("content-type"),
+        Some(&b"text/plain; charset=utf-8"[..])
+    );
+    // No body: the reason phrase, as without one.
+    let mut plain = Vec::new();
+    write_error_response_with_body(StatusCode::TOO_MANY_REQUESTS, b"", &mut out).unwrap();
+    write_error_response(StatusCode::TOO_MANY_REQUESTS, &mut plain).unwrap();
+    assert!(out.ends_with(&plain));
+    // All or nothing.
+    let mut storage = [0u8; 40];
+    let mut small = SliceBuffer::new(&mut storage);
+    assert_eq!(
+        write_error_response_with_body(StatusCode::FORBIDDEN, b"nope", &mut small),
+        Err(BufferFull)
+    );
+    assert!(small.is_empty());
+}
+
 // RFC 7230 §3.1.2, §3.3.2: every error response is complete and self-consistent.
 #[test]
 fn error_responses_are_complete() {

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::Validator;
 use super::values::{Range, r};
 use crate::config::index::{index_path, key_path};
-use crate::config::{Endpoint, EndpointUrl, parse_endpoint_url};
+use crate::config::{Endpoint, EndpointUrl, FORWARDED_HEADERS, parse_endpoint_url};
 
 const ENDPOINT_ID: Range = r(0, 65_535);
 const ENDPOINT_KEYS: &[&str] = &[
@@ -15,7 +15,12 @@ const ENDPOINT_KEYS: &[&str] = &[
     "url",
     "allowed_origins",
     "permessage_deflate",
+    "subprotocols",
+    "upgrade_headers",
 ];
+
+/// More would make every hooked handshake copy a long list.
+const MAX_UPGRADE_HEADERS: usize = 32;
 
 /// What an endpoint needs for the cross-checks once every port and cert is known.
 pub(super) struct EndpointRef {
@@ -141,6 +146,28 @@ impl Validator<'_> {
                 .get("permessage_deflate")
                 .map(|(p, v)| self.compression(&p, v))
                 .unwrap_or_default();
+            let subprotocols = o
+                .get("subprotocols")
+                .map(|(p, v)| {
+                    self.token_list(&p, v, "a subprotocol", "e.g. \"chat.v2\"", usize::MAX)
+                })
+                .unwrap_or_default();
+            let upgrade_headers = o
+                .get("upgrade_headers")
+                .map(|(p, v)| {
+                    self.token_list(
+                        &p,
+                        v,
+                        "a header name",
+                        "e.g. \"X-Api-Key\"",
+                        MAX_UPGRADE_HEADERS,
+                    )
+                    .into_iter()
+                    .map(|h| h.to_ascii_lowercase())
+                    .filter(|h| !FORWARDED_HEADERS.contains(&h.as_str()))
+                    .collect()
+                })
+                .unwrap_or_default();
             if let (Some(endpoint_id), Some((url, url_text))) = (endpoint_id, url) {
                 out.push(Endpoint {
                     endpoint_id,
@@ -148,7 +175,45 @@ impl Validator<'_> {
                     url_text,
                     allowed_origins,
                     permessage_deflate,
+                    subprotocols,
+                    upgrade_headers,
                 });
+            }
+        }
+        out
+    }
+
+    /// An array of distinct HTTP tokens (RFC 7230 §3.2.6), at most `max` of them; case is
+    /// kept, duplicates compared case-insensitively.
+    fn token_list(
+        &mut self,
+        path: &str,
+        v: &Value,
+        what: &str,
+        example: &str,
+        max: usize,
+    ) -> Vec<String> {
+        let list = self.array(path, v).unwrap_or_default();
+        if list.len() > max {
+            self.err(path, Some(v), format!("at most {max} entries"), None);
+        }
+        let mut out: Vec<String> = Vec::new();
+        for (j, item) in list.iter().enumerate() {
+            let ip = index_path(path, j);
+            let Some(s) = self.string(&ip, item) else {
+                continue;
+            };
+            if !ws_proto::handshake::is_token(s.as_bytes()) {
+                self.err(
+                    &ip,
+                    Some(item),
+                    format!("not {what}: only letters, digits and !#$%&'*+-.^_`|~ may appear"),
+                    Some(example.into()),
+                );
+            } else if out.iter().any(|t| t.eq_ignore_ascii_case(s)) {
+                self.err(&ip, Some(item), format!("{s:?} is listed twice"), None);
+            } else {
+                out.push(s.to_owned());
             }
         }
         out
