@@ -243,6 +243,9 @@ cat >"$work/ringsocket.json" <<EOF
   "pong_wait": 5,
   "shutdown_wait_ws": 5,
   "fd_alloc_c": 1024,
+  // Every suite connects from 127.0.0.1, some in quick bursts: no per-address limits here
+  // (ringsocket-daemon/tests/limits.rs and the soak test cover them).
+  "max_connections_per_ip": 0, "max_handshakes_per_second_per_ip": 0,
   // permessage-deflate is on by default; the suites check that each client negotiates it and
   // that compressed frames flow both ways (/metrics counts the server's side).
   "admin": { "port": $ADMIN_PORT }

@@ -78,7 +78,9 @@ start_daemon() {
       { "endpoint_id": 1, "url": "ws://localhost:$port/broadcast-each", "allowed_origins": [],
         "permessage_deflate": { "server_no_context_takeover": false } } ] }
   ],
-  "user": "", "log_level": "warning", "worker_c": $WORKERS, "fd_alloc_c": 4096
+  "user": "", "log_level": "warning", "worker_c": $WORKERS, "fd_alloc_c": 4096,
+  // The load generator is one address sending as fast as it can: no per-address limits.
+  "max_connections_per_ip": 0, "max_handshakes_per_second_per_ip": 0, "max_messages_per_second": 0
 }
 EOF
     "$BIN/ringsocket" "$cfg" 2>>"$WORK/daemon.log" &

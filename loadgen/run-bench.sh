@@ -119,7 +119,9 @@ start_server() {
   "user": "",
   "log_level": "warning",
   "worker_c": $WORKERS,
-  "fd_alloc_c": $fd_alloc
+  "fd_alloc_c": $fd_alloc,
+  // The load generator is one address sending as fast as it can: no per-address limits.
+  "max_connections_per_ip": 0, "max_handshakes_per_second_per_ip": 0, "max_messages_per_second": 0
 }
 EOF
         "$BIN/ringsocket" "$cfg" 2>>"$log" &

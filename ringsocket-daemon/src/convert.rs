@@ -14,7 +14,7 @@ use std::time::Duration;
 use app_abi::conf::{AppConf, CertConf, Conf, EndpointConf, PortConf};
 
 use crate::config::{Config, IpFamily, Port};
-use crate::server::{AppSource, AppSpec, EndpointSpec, ListenerSpec, ServerSpec};
+use crate::server::{AppSource, AppSpec, ClientAddrSource, EndpointSpec, ListenerSpec, ServerSpec};
 use crate::settings::Settings;
 use crate::tls::CertSpec;
 use crate::worker::Endpoint;
@@ -81,6 +81,11 @@ fn listeners_of(port: &Port) -> Vec<ListenerSpec> {
             tls: !port.is_unencrypted,
             interface: port.interface.clone(),
             ipv6_only: listen.v6only,
+            client_addr: match (port.proxy_protocol, port.trust_x_forwarded_for) {
+                (true, _) => ClientAddrSource::ProxyProtocol,
+                (false, true) => ClientAddrSource::XForwardedFor,
+                (false, false) => ClientAddrSource::Socket,
+            },
         })
         .collect()
 }

@@ -103,6 +103,11 @@ pub(crate) struct WorkerCounters {
     /// Upgrades an app's upgrade callback rejected, and those it did not answer in time.
     pub(crate) upgrade_rejections: Counter,
     pub(crate) upgrade_timeouts: Counter,
+    /// Upgrade requests refused with 429 by `max_connections_per_ip` and by
+    /// `max_handshakes_per_second_per_ip`; clients closed (1008) by `max_messages_per_second`.
+    pub(crate) refused_per_ip: Counter,
+    pub(crate) refused_handshake_rate: Counter,
+    pub(crate) message_rate_closes: Counter,
     /// Bytes waiting in the clients' backlogs (gauge).
     pub(crate) backlog_bytes: Counter,
     /// permessage-deflate, outbound: payload bytes of the messages sent compressed, per
@@ -130,6 +135,9 @@ impl WorkerCounters {
             tls_handshake_failures: Counter::default(),
             upgrade_rejections: Counter::default(),
             upgrade_timeouts: Counter::default(),
+            refused_per_ip: Counter::default(),
+            refused_handshake_rate: Counter::default(),
+            message_rate_closes: Counter::default(),
             backlog_bytes: Counter::default(),
             deflate_out_before: Counter::default(),
             deflate_out_after: Counter::default(),
@@ -147,6 +155,13 @@ impl WorkerCounters {
     #[inline]
     pub(crate) fn count_close(&self, code: u16) {
         self.closes[close_slot(code)].inc();
+    }
+
+    pub(crate) fn count_refusal(&self, refusal: crate::worker::Refusal) {
+        match refusal {
+            crate::worker::Refusal::Connections => self.refused_per_ip.inc(),
+            crate::worker::Refusal::Handshakes => self.refused_handshake_rate.inc(),
+        }
     }
 }
 
@@ -428,7 +443,7 @@ impl Metrics {
         }
 
         // Whole-server counters.
-        let totals: [(&str, &str, &str, u64); 8] = [
+        let totals: [(&str, &str, &str, u64); 11] = [
             (
                 "accepted_total",
                 "counter",
@@ -464,6 +479,24 @@ impl Metrics {
                 "counter",
                 "Upgrade requests an app's upgrade callback did not answer within handshake_wait (503).",
                 self.sum(|w| w.upgrade_timeouts.get()),
+            ),
+            (
+                "refused_per_ip_total",
+                "counter",
+                "Upgrade requests refused with 429 by max_connections_per_ip.",
+                self.sum(|w| w.refused_per_ip.get()),
+            ),
+            (
+                "refused_handshake_rate_total",
+                "counter",
+                "Upgrade requests refused with 429 by max_handshakes_per_second_per_ip.",
+                self.sum(|w| w.refused_handshake_rate.get()),
+            ),
+            (
+                "message_rate_closes_total",
+                "counter",
+                "Clients closed with 1008 by max_messages_per_second.",
+                self.sum(|w| w.message_rate_closes.get()),
             ),
             (
                 "client_backlog_bytes",

@@ -27,6 +27,22 @@ pub struct ListenerSpec {
     /// For an IPv6 address: accept IPv6 only (`IPV6_V6ONLY`), so that an IPv4 listener on the
     /// same port can coexist. `false` lets `::` accept IPv4-mapped connections too.
     pub ipv6_only: bool,
+    /// Where a client's address comes from: the socket, or a trusted proxy in front.
+    pub client_addr: ClientAddrSource,
+}
+
+/// Where a listener learns a client's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAddrSource {
+    /// The socket's peer.
+    #[default]
+    Socket,
+    /// A PROXY protocol (v1 or v2) header before anything else, from a load balancer that
+    /// every connection to this port comes through.
+    ProxyProtocol,
+    /// The last (rightmost) address of the upgrade request's `X-Forwarded-For`, which a
+    /// trusted HTTP proxy in front appends.
+    XForwardedFor,
 }
 
 impl ListenerSpec {
@@ -38,6 +54,7 @@ impl ListenerSpec {
             tls: false,
             interface: None,
             ipv6_only: true,
+            client_addr: ClientAddrSource::Socket,
         }
     }
 }
@@ -50,6 +67,8 @@ pub(crate) struct Listener {
     pub(crate) local: SocketAddr,
     /// Whether connections on it speak TLS.
     pub(crate) tls: bool,
+    /// Where its clients' addresses come from.
+    pub(crate) client_addr: ClientAddrSource,
 }
 
 /// The kernel's accept queue length per listener; the kernel caps it at `somaxconn`.
@@ -90,6 +109,7 @@ pub(crate) fn bind_listener(spec: &ListenerSpec, port: u16) -> io::Result<Listen
         fd,
         local,
         tls: spec.tls,
+        client_addr: spec.client_addr,
     })
 }
 

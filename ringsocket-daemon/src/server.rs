@@ -40,8 +40,8 @@ use app_abi::conf::{Conf, ConfView};
 use app_abi::host::{App, AppExit, AppStatus, AppThread, AppThreadHandle, LoadError, WorkerLink};
 use futex_loop::{EventFdWaker, MonotonicClock, SleepGate, WorkerGate};
 
-pub use crate::net::ListenerSpec;
 use crate::net::{self, Listener};
+pub use crate::net::{ClientAddrSource, ListenerSpec};
 pub use crate::settings::Settings;
 pub use crate::worker::WorkerStats;
 use crate::worker::{AppPort, Endpoint, Settings as WorkerSettings, Worker, WorkerInit};
@@ -328,7 +328,8 @@ impl Server {
             tls: tls.clone(),
             metrics,
         };
-        let settings = Arc::new(worker_settings(&spec.settings, spec.worker_c));
+        let settings = Arc::new(worker_settings(&spec.settings));
+        let limits = Arc::new(crate::worker::Limits::new(&spec.settings));
         let parts = bound
             .per_worker
             .into_iter()
@@ -349,6 +350,7 @@ impl Server {
                 stop: stop.clone(),
                 tls: worker_tls,
                 counters: counters[index].clone(),
+                limits: limits.clone(),
             };
             // On failure, `server` drops: the workers spawned so far and the apps stop.
             let worker = Worker::new(init)?;
@@ -631,7 +633,7 @@ fn spawn_app_threads(
 }
 
 /// What every worker runs with, from the global settings.
-fn worker_settings(settings: &Settings, worker_c: usize) -> WorkerSettings {
+fn worker_settings(settings: &Settings) -> WorkerSettings {
     WorkerSettings {
         ws: ws_proto::Config {
             max_message_size: settings.max_ws_msg_size,
@@ -642,12 +644,14 @@ fn worker_settings(settings: &Settings, worker_c: usize) -> WorkerSettings {
         },
         rbuf_size: to_usize(settings.worker_rbuf_size).max(MIN_RBUF),
         max_client_backlog: to_usize(settings.max_client_backlog),
-        max_conns: (settings.fd_alloc_c as usize / worker_c).max(1),
+        // The limit over all workers is `Limits`'; one worker may hold them all.
+        max_conns: settings.connection_limit().max(1),
         epoll_events: settings.epoll_buf_elem_c as usize,
         handshake_wait: settings.handshake_wait,
         shutdown_wait_http: settings.shutdown_wait_http,
         shutdown_wait_ws: settings.shutdown_wait_ws,
         outbound_batch: OUTBOUND_BATCH,
+        max_messages_per_second: settings.max_messages_per_second,
     }
 }
 

@@ -93,6 +93,28 @@ settings! {
     syslog_path: PathBuf = PathBuf::from("/dev/log"),
     /// permessage-deflate (RFC 7692) for every endpoint that does not set its own.
     permessage_deflate: Compression = Compression::DEFAULT,
+    /// Connections at once over every worker, below `fd_alloc_c` (extra ones get a 503);
+    /// `None` (0): `fd_alloc_c` minus 1/16 of it for the daemon's own descriptors.
+    max_connections: Option<u32> = None,
+    /// Connections at once from one IPv4 address or IPv6 /64 (extra upgrades get a 429);
+    /// `None` (0): no limit.
+    max_connections_per_ip: Option<u32> = Some(512),
+    /// Upgrade requests per second from one IPv4 address or IPv6 /64, with bursts of as many
+    /// (extra ones get a 429); `None` (0): no limit.
+    max_handshakes_per_second_per_ip: Option<u32> = Some(100),
+    /// Messages per second from one client, with bursts of as many (beyond, it is closed with
+    /// 1008); `None` (0): no limit.
+    max_messages_per_second: Option<u32> = Some(10_000),
+}
+
+impl Settings {
+    /// The connection limit over every worker (see `max_connections`).
+    pub fn connection_limit(&self) -> usize {
+        match self.max_connections {
+            Some(n) => n as usize,
+            None => (self.fd_alloc_c - self.fd_alloc_c / 16) as usize,
+        }
+    }
 }
 
 /// `permessage_deflate`: how the server compresses, and what it agrees to.

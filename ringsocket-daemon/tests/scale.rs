@@ -84,7 +84,8 @@ fn three_thousand_concurrent_clients() {
         &format!(r#"{{ "endpoint_id": 1, "url": "ws://localhost:{port}/echo" }}"#),
         &format!(
             r#""user": "", "worker_c": 2, "fd_alloc_c": {}, "worker_rbuf_size": 1048576,
-  "inbound_ring_buf_size": 1048576, "outbound_ring_buf_size": 1048576, "shutdown_wait_ws": 5"#,
+  "inbound_ring_buf_size": 1048576, "outbound_ring_buf_size": 1048576, "shutdown_wait_ws": 5,
+  "max_connections_per_ip": 0, "max_handshakes_per_second_per_ip": 0"#,
             CLIENTS + 500
         ),
     );

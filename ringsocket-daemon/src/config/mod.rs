@@ -81,6 +81,12 @@ pub struct Port {
     pub interface: Option<String>,
     /// `"ipv4only"`, `"ipv6only"` and `"ipv4_is_embedded_in_ipv6"`, combined.
     pub family: IpFamily,
+    /// `"proxy_protocol"`: every connection starts with a PROXY protocol header (v1 or v2)
+    /// naming the real client.
+    pub proxy_protocol: bool,
+    /// `"trust_x_forwarded_for"`: the upgrade request's last `X-Forwarded-For` address is the
+    /// real client.
+    pub trust_x_forwarded_for: bool,
 }
 
 /// Which IP stacks a port listens on.

@@ -174,7 +174,7 @@ fn unknown_keys_name_their_path_and_suggest() {
         [
             r#"t.json:2:59: ports[0].ipv4_addrs: unknown key "ipv4_addrs"; did you mean "ip_addrs"?"#,
             r#"t.json:4:39: apps[0].colour: unknown key "colour"; known keys here: name, app_path, endpoints, no_open_cb, no_close_cb, wbuf_size, update_queue_size"#,
-            r#"t.json:7:3: monitoring: unknown key "monitoring"; known keys here: ports, certs, apps, log_level, worker_c, shutdown_wait_http, shutdown_wait_ws, fd_alloc_c, max_ws_msg_size, max_ws_frame_chain_size, realloc_multiplier, worker_rbuf_size, inbound_ring_buf_size, outbound_ring_buf_size, owrefs_elem_c, epoll_buf_elem_c, update_queue_size, user, handshake_wait, ping_interval, pong_wait, max_client_backlog, syslog_path, permessage_deflate, admin"#,
+            r#"t.json:7:3: monitoring: unknown key "monitoring"; known keys here: ports, certs, apps, log_level, worker_c, shutdown_wait_http, shutdown_wait_ws, fd_alloc_c, max_ws_msg_size, max_ws_frame_chain_size, realloc_multiplier, worker_rbuf_size, inbound_ring_buf_size, outbound_ring_buf_size, owrefs_elem_c, epoll_buf_elem_c, update_queue_size, user, handshake_wait, ping_interval, pong_wait, max_client_backlog, syslog_path, permessage_deflate, max_connections, max_connections_per_ip, max_handshakes_per_second_per_ip, max_messages_per_second, admin"#,
         ]
     );
 }
@@ -983,5 +983,64 @@ fn permessage_deflate_global_and_per_endpoint() {
     assert_eq!(
         errors(&min_with(r#""permessage_deflate": 1,"#)),
         ["t.json:2:83: permessage_deflate: 1: expected true, false or an object, found a number"]
+    );
+}
+
+#[test]
+fn limits_and_their_rules() {
+    let (c, _) = valid(&min());
+    assert_eq!(c.settings.max_connections, None);
+    assert_eq!(c.settings.connection_limit(), 4096 - 256);
+    assert_eq!(c.settings.max_connections_per_ip, Some(512));
+    assert_eq!(c.settings.max_handshakes_per_second_per_ip, Some(100));
+    assert_eq!(c.settings.max_messages_per_second, Some(10_000));
+    let (c, _) = valid(&min_with(
+        r#""max_connections": 1000, "max_connections_per_ip": 0, "max_handshakes_per_second_per_ip": 0, "max_messages_per_second": 5,"#,
+    ));
+    assert_eq!(c.settings.connection_limit(), 1000);
+    assert_eq!(c.settings.max_connections_per_ip, None);
+    assert_eq!(c.settings.max_handshakes_per_second_per_ip, None);
+    assert_eq!(c.settings.max_messages_per_second, Some(5));
+    assert_eq!(
+        errors(&min_with(r#""fd_alloc_c": 1024, "max_connections": 1024,"#)),
+        [
+            r#"t.json:2:100: max_connections: 1024: 1024 connections do not fit in fd_alloc_c (1024): the daemon needs descriptors of its own (listeners, epoll, rings, apps); lower it, or raise "fd_alloc_c""#
+        ]
+    );
+}
+
+#[test]
+fn proxies_subprotocols_and_upgrade_headers() {
+    let text = r#"{
+  "ports": [{"port_number": 8080, "is_unencrypted": true, "proxy_protocol": true},
+            {"port_number": 8081, "is_unencrypted": true, "trust_x_forwarded_for": true}],
+  "apps": [{"name": "a", "app_path": "/a.so", "endpoints": [
+    {"endpoint_id": 0, "url": "ws://localhost:8080/a", "allowed_origins": [],
+     "subprotocols": ["chat.v2", "chat.v1"], "upgrade_headers": ["X-Api-Key", "Cookie"]},
+    {"endpoint_id": 1, "url": "ws://localhost:8081/a", "allowed_origins": []}
+  ]}]
+}"#;
+    let (c, _) = valid(text);
+    assert!(c.ports[0].proxy_protocol && !c.ports[0].trust_x_forwarded_for);
+    assert!(c.ports[1].trust_x_forwarded_for && !c.ports[1].proxy_protocol);
+    let ep = &c.apps[0].endpoints[0];
+    assert_eq!(ep.subprotocols, ["chat.v2", "chat.v1"]);
+    // Lowercased; the standard ones are forwarded anyway.
+    assert_eq!(ep.upgrade_headers, ["x-api-key"]);
+    let bad = r#"{
+  "ports": [{"port_number": 8080, "is_unencrypted": true, "proxy_protocol": true, "trust_x_forwarded_for": true}],
+  "apps": [{"name": "a", "app_path": "/a.so", "endpoints": [
+    {"endpoint_id": 0, "url": "ws://localhost:8080/a", "allowed_origins": [],
+     "subprotocols": ["chat v2", "x", "X"], "upgrade_headers": ["X:Y"]}
+  ]}]
+}"#;
+    assert_eq!(
+        errors(bad),
+        [
+            r#"t.json:2:108: ports[0].trust_x_forwarded_for: proxy_protocol and trust_x_forwarded_for exclude each other; a PROXY header already names the client; set the one your load balancer sends"#,
+            r#"t.json:5:23: apps[0].endpoints[0].subprotocols[0]: "chat v2": not a subprotocol: only letters, digits and !#$%&'*+-.^_`|~ may appear; e.g. "chat.v2""#,
+            r#"t.json:5:39: apps[0].endpoints[0].subprotocols[2]: "X": "X" is listed twice"#,
+            r#"t.json:5:65: apps[0].endpoints[0].upgrade_headers[0]: "X:Y": not a header name: only letters, digits and !#$%&'*+-.^_`|~ may appear; e.g. "X-Api-Key""#,
+        ]
     );
 }

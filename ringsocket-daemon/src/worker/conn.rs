@@ -10,6 +10,9 @@ use super::transport::Transport;
 /// Where a connection is in its life.
 #[derive(Debug)]
 pub(crate) enum Phase {
+    /// A port behind a load balancer: waiting for the PROXY protocol header that names the
+    /// client (deadline: `handshake_wait`).
+    Proxy,
     /// Reading the HTTP upgrade request (deadline: `handshake_wait`).
     Handshake(RequestParser),
     /// The request is valid and went to the app's upgrade callback; waiting for its answer
@@ -81,13 +84,21 @@ pub(crate) struct Conn {
     /// in `pending` until the app thread returns a barrier: the replies to the client's last
     /// messages, still on the app's ring, go first (bounded by `shutdown_wait_ws`).
     pub(crate) close_owed: bool,
+    /// `peer` is counted in the per-address limits (see `limits.rs`).
+    pub(crate) addr_counted: bool,
+    /// `max_messages_per_second`'s budget.
+    pub(crate) budget: super::limits::MessageBudget,
 }
 
 impl Conn {
-    pub(crate) fn new(transport: Transport, peer: SocketAddr, listener: u8) -> Self {
+    pub(crate) fn new(transport: Transport, peer: SocketAddr, listener: u8, proxied: bool) -> Self {
         Self {
             transport,
-            phase: Phase::Handshake(RequestParser::new()),
+            phase: if proxied {
+                Phase::Proxy
+            } else {
+                Phase::Handshake(RequestParser::new())
+            },
             peer: peer.into(),
             deadline: u64::MAX,
             scheduled: u64::MAX,
@@ -100,6 +111,8 @@ impl Conn {
             close_code: 0,
             counted_backlog: 0,
             close_owed: false,
+            addr_counted: false,
+            budget: super::limits::MessageBudget::default(),
         }
     }
 }

@@ -19,6 +19,7 @@ mod conn;
 mod deadline;
 #[cfg(feature = "fault-injection")]
 mod fault;
+mod limits;
 mod read;
 mod transport;
 mod write;
@@ -39,11 +40,12 @@ use ws_proto::CloseCode;
 use ws_proto::handshake::StatusCode;
 
 use crate::metrics::WorkerCounters;
-use crate::net::{self, Listener};
+use crate::net::{self, ClientAddrSource, Listener};
 use crate::tls::{TlsContext, TlsSession};
 pub(crate) use conn::Slot;
 use conn::{Conn, Phase};
 use deadline::{Deadlines, Entry};
+pub(crate) use limits::{Limits, Refusal};
 use transport::Transport;
 
 /// What every worker shares, fixed at startup.
@@ -60,6 +62,8 @@ pub(crate) struct Settings {
     pub(crate) shutdown_wait_ws: Duration,
     /// Records taken from an outbound ring per batch.
     pub(crate) outbound_batch: usize,
+    /// `max_messages_per_second` (per client).
+    pub(crate) max_messages_per_second: Option<u32>,
 }
 
 /// An endpoint as the workers match it.
@@ -121,6 +125,8 @@ pub(crate) struct WorkerInit {
     pub(crate) tls: Option<TlsContext>,
     /// The worker's counters (it is their only writer; the admin thread reads them).
     pub(crate) counters: Arc<WorkerCounters>,
+    /// The admission limits every worker shares.
+    pub(crate) limits: Arc<Limits>,
 }
 
 /// What a worker did, returned when it exits.
@@ -163,8 +169,9 @@ pub(crate) struct Worker {
     index: u8,
     epoll: rustix::fd::OwnedFd,
     listeners: Vec<Listener>,
-    /// Per listener: its port and whether it is TLS (kept after the listeners close).
-    listener_info: Vec<(u16, bool)>,
+    /// Per listener: its port, whether it is TLS and where client addresses come from (kept
+    /// after the listeners close).
+    listener_info: Vec<(u16, bool, ClientAddrSource)>,
     gate: Arc<WorkerGate<EventFdWaker>>,
     apps: Vec<AppPort>,
     from_apps: Vec<Consumer>,
@@ -195,6 +202,7 @@ pub(crate) struct Worker {
     /// Set once the stop flag is seen: when the worker gives up on clients still closing.
     stop_deadline: Option<u64>,
     counters: Arc<WorkerCounters>,
+    limits: Arc<Limits>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -232,7 +240,7 @@ impl Worker {
         let listener_info = init
             .listeners
             .iter()
-            .map(|l| (l.local.port(), l.tls))
+            .map(|l| (l.local.port(), l.tls, l.client_addr))
             .collect();
         Ok(Self {
             index: init.index,
@@ -243,6 +251,7 @@ impl Worker {
             apps: init.apps,
             from_apps: init.from_apps,
             endpoints: init.endpoints,
+            limits: init.limits,
             settings: init.settings,
             stop: init.stop,
             tls: init.tls,
@@ -428,7 +437,7 @@ impl Worker {
             };
             self.counters.accepted.inc();
             let tls = listener.tls;
-            if self.live >= self.settings.max_conns {
+            if self.live >= self.settings.max_conns || !self.limits.open() {
                 self.counters.refused.inc();
                 self.out.clear();
                 // A TLS client cannot read a plaintext 503: it just sees the close.
@@ -441,31 +450,34 @@ impl Worker {
                 net::refuse(fd, &self.out);
                 continue;
             }
-            self.add_conn(fd, peer, i as u8);
+            if !self.add_conn(fd, peer, i as u8) {
+                self.limits.close();
+            }
         }
         // More may be queued: the edge will not repeat, so come back next turn.
         self.push_ready(Ready::Listener(i));
     }
 
-    fn add_conn(&mut self, fd: rustix::fd::OwnedFd, peer: SocketAddr, listener: u8) {
-        let tls = self.listener_info[usize::from(listener)].1;
+    /// Takes a connection in; `false` when it could not be (it is closed).
+    fn add_conn(&mut self, fd: rustix::fd::OwnedFd, peer: SocketAddr, listener: u8) -> bool {
+        let (_, tls, client_addr) = self.listener_info[usize::from(listener)];
         let transport = match (&self.tls, tls) {
             (_, false) => Transport::Plain(fd),
             (Some(ctx), true) => match TlsSession::new(ctx) {
                 Ok(session) => Transport::tls(fd, session),
                 // rustls could not make a session (only a broken configuration can do
                 // that): the client sees the close.
-                Err(_) => return,
+                Err(_) => return false,
             },
             // `Server::start` gives every worker with a TLS listener a context.
-            (None, true) => return,
+            (None, true) => return false,
         };
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
                 let slot = self.slots.len() as u32;
                 if slot >= 1 << 24 {
-                    return; // The id format's limit; max_conns keeps far below it.
+                    return false; // The id format's limit; max_conns keeps far below it.
                 }
                 self.slots.push(Slot {
                     generation: 1,
@@ -487,11 +499,12 @@ impl Worker {
         );
         if registered.is_err() {
             self.free.push(slot);
-            return;
+            return false;
         }
         #[cfg(feature = "fault-injection")]
         fault::register(transport.fd(), token);
-        self.slots[slot as usize].conn = Some(Conn::new(transport, peer, listener));
+        let proxied = client_addr == ClientAddrSource::ProxyProtocol;
+        self.slots[slot as usize].conn = Some(Conn::new(transport, peer, listener, proxied));
         self.live += 1;
         if let Some(l) = self.counters.listeners.get(usize::from(listener)) {
             l.added.inc();
@@ -500,6 +513,7 @@ impl Worker {
         self.set_deadline(slot, when);
         // Data may have arrived with the connection: the edge for it may already be gone.
         self.on_readable(slot);
+        true
     }
 
     fn push_ready(&mut self, ready: Ready) {
@@ -612,6 +626,8 @@ impl Worker {
             // `handshake_wait` covers the TLS handshake too: a client that has not finished it
             // cannot read an HTTP answer, so it just sees the close.
             Phase::Handshake(_) if conn.transport.is_tls_handshaking() => self.end(slot),
+            // No PROXY header from the load balancer in time: nobody to answer.
+            Phase::Proxy => self.end(slot),
             Phase::Handshake(_) => self.reject(slot, StatusCode::REQUEST_TIMEOUT),
             // The app's upgrade callback did not answer within `handshake_wait`.
             Phase::Upgrading(_) => {
@@ -802,6 +818,10 @@ impl Worker {
         if self.stop_deadline.is_none() && conn.transport.is_tls_handshaking() {
             self.counters.tls_handshake_failures.inc();
         }
+        if conn.addr_counted {
+            self.limits.release(conn.peer.get().ip());
+        }
+        self.limits.close();
         drop(conn);
         // The fd closed with the connection, which removed it from the epoll set.
         entry.generation = entry.generation.wrapping_add(1).max(1);
@@ -819,7 +839,7 @@ impl Worker {
                 continue;
             };
             match &conn.phase {
-                Phase::Handshake(_) | Phase::Upgrading(_) => self.end(slot),
+                Phase::Proxy | Phase::Handshake(_) | Phase::Upgrading(_) => self.end(slot),
                 Phase::Ws { .. } if conn.close_owed => self.pay_owed_close(slot),
                 Phase::Ws { .. } => self.close_ws(slot, CloseCode::GOING_AWAY),
                 Phase::Draining => {}

@@ -15,10 +15,13 @@ use ws_proto::handshake::{
 };
 use ws_proto::{CloseCode, Connection, Event, Role};
 
+use std::net::{IpAddr, SocketAddr};
+
 use super::compress::ConnDeflate;
 use super::conn::{Conn, PendingUpgrade, Phase};
 use super::transport::Input;
 use super::{AppPort, Endpoint, READS_PER_TURN, Ready, Worker, push_inbound};
+use crate::net::ClientAddrSource;
 use crate::tls::looks_like_tls_client_hello;
 
 /// What a complete or partial HTTP head leads to.
@@ -55,6 +58,13 @@ impl Worker {
         let Some(generation) = self.slots.get(slot as usize).map(|s| s.generation) else {
             return;
         };
+        if self
+            .conn_mut(slot)
+            .is_some_and(|c| matches!(c.phase, Phase::Proxy))
+            && !self.read_proxy_header(slot)
+        {
+            return;
+        }
         for _ in 0..READS_PER_TURN {
             let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
                 return;
@@ -116,15 +126,33 @@ impl Worker {
                 Ok(RequestStatus::Partial) => HeadOutcome::Partial,
                 Err(e) => HeadOutcome::Reject(e.status()),
                 Ok(RequestStatus::Complete { len, request }) => {
-                    let (port, tls) = self.listener_info[usize::from(conn.listener)];
-                    match decide(&request, port, tls, &self.endpoints, &self.apps) {
-                        Ok(decision) => {
-                            prepare(&request, len, decision, &self.endpoints, &mut self.out)
+                    let (port, tls, client_addr) = self.listener_info[usize::from(conn.listener)];
+                    if client_addr == ClientAddrSource::XForwardedFor
+                        && let Some(ip) = forwarded_for(&request)
+                    {
+                        conn.peer = SocketAddr::new(ip, 0).into();
+                    }
+                    let admitted = if self.limits.per_address() {
+                        let admitted = self.limits.admit(conn.peer.get().ip());
+                        conn.addr_counted = admitted.is_ok();
+                        admitted
+                    } else {
+                        Ok(())
+                    };
+                    if let Err(refusal) = admitted {
+                        self.counters.count_refusal(refusal);
+                        HeadOutcome::Reject(StatusCode::TOO_MANY_REQUESTS)
+                    } else {
+                        match decide(&request, port, tls, &self.endpoints, &self.apps) {
+                            Ok(decision) => {
+                                prepare(&request, len, decision, &self.endpoints, &mut self.out)
+                            }
+                            Err(status) => HeadOutcome::Reject(status),
                         }
-                        Err(status) => HeadOutcome::Reject(status),
                     }
                 }
             },
+            Phase::Proxy => return,
             Phase::Upgrading(_) => {
                 // Frames sent before the `101`: kept for after it, within reason.
                 if conn.inbufs.pending().len() + filled > self.settings.rbuf_size {
@@ -156,6 +184,54 @@ impl Worker {
             }
             HeadOutcome::AskApp { head_len, pending } => {
                 self.ask_app(slot, head_len, filled, pending);
+            }
+        }
+    }
+
+    /// Reads the PROXY protocol header of a connection from a load balancer: peeked, so that
+    /// exactly its bytes are consumed and the rest (HTTP, or a TLS ClientHello) stays for the
+    /// transport. `true`: done, go on reading; `false`: wait for more, or the connection ended
+    /// (a port set up for PROXY refuses connections without a valid header).
+    fn read_proxy_header(&mut self, slot: u32) -> bool {
+        let Some(conn) = self.conn_mut(slot) else {
+            return false;
+        };
+        let mut head = [0u8; ws_proto::proxy::MAX_V2_LEN];
+        let fd = conn.transport.fd();
+        let peeked = match rustix::net::recv(fd, &mut head, rustix::net::RecvFlags::PEEK) {
+            Ok((0, _)) => None,
+            Ok((n, _)) => Some(n),
+            Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => return false,
+            Err(_) => None,
+        };
+        let Some(n) = peeked else {
+            self.end(slot);
+            return false;
+        };
+        match ws_proto::proxy::parse(&head[..n]) {
+            Ok(ws_proto::proxy::Parsed::Partial) => false,
+            Ok(ws_proto::proxy::Parsed::Complete { len, header }) => {
+                // The bytes were peeked, so this takes exactly them.
+                let taken =
+                    rustix::net::recv(fd, &mut head[..len], rustix::net::RecvFlags::empty());
+                if !matches!(taken, Ok((got, _)) if got == len) {
+                    self.end(slot);
+                    return false;
+                }
+                if let Some(source) = header.source {
+                    conn.peer = source.into();
+                }
+                conn.phase = Phase::Handshake(ws_proto::handshake::RequestParser::new());
+                true
+            }
+            Err(e) => {
+                crate::log!(
+                    Info,
+                    "worker {}: closing a connection on a proxy_protocol port: {e}",
+                    self.index
+                );
+                self.end(slot);
+                false
             }
         }
     }
@@ -303,6 +379,9 @@ impl Worker {
         else {
             return;
         };
+        if let Some(rate) = self.settings.max_messages_per_second {
+            conn.budget = super::limits::MessageBudget::full(rate, (self.now / 1_000_000) as u32);
+        }
         let members = &mut self.apps[usize::from(app)].members;
         conn.phase = Phase::Ws {
             ws,
@@ -336,6 +415,7 @@ impl Worker {
             inbufs,
             close_code,
             close_owed,
+            budget,
             ..
         }) = slots[slot as usize].conn.as_mut()
         else {
@@ -361,6 +441,8 @@ impl Worker {
         let mut message = inbufs.take_message();
         let mut pos = start;
         let mut push_failed = false;
+        let mut over_rate = false;
+        let now_ms = (self.now / 1_000_000) as u32;
         while pos < filled {
             let received =
                 match ws.receive(&settings.ws, now, &mut rbuf[pos..filled], &mut message, out) {
@@ -408,6 +490,12 @@ impl Worker {
                 _ => None,
             };
             if let Some((kind, payload)) = message_event {
+                if let Some(rate) = settings.max_messages_per_second
+                    && !budget.spend(rate, now_ms)
+                {
+                    over_rate = true;
+                    break;
+                }
                 if let Some(c) = app_counters {
                     c.messages_in.inc();
                     c.bytes_in.add(payload.len() as u64);
@@ -438,10 +526,23 @@ impl Worker {
         }
         inbufs.put_message(message);
         shared.tidy_inflated();
-        // The engine just answered the client's close or failed the connection: its close
-        // frame waits until the app thread has handled the client's earlier messages (a
-        // barrier through the same ring), so that their replies go first.
-        let owe = was_open && ws.state() == ws_proto::State::Closed && !push_failed;
+        // Over its message rate: closed with 1008, after the replies to what it was let send.
+        if over_rate
+            && ws
+                .close(&settings.ws, now, CloseCode::POLICY_VIOLATION, "", out)
+                .is_ok()
+        {
+            counters.message_rate_closes.inc();
+            if *close_code == 0 {
+                *close_code = CloseCode::POLICY_VIOLATION.0;
+            }
+        }
+        // The engine just answered the client's close or failed the connection (or closes
+        // it for its rate): its close frame waits until the app thread has handled the
+        // client's earlier messages (a barrier through the same ring), so that their replies
+        // go first.
+        let owe =
+            !push_failed && (over_rate || (was_open && ws.state() == ws_proto::State::Closed));
         if owe {
             let barrier = Inbound::Barrier {
                 client,
@@ -603,4 +704,19 @@ fn write_101(
     };
     out.clear();
     write_accept_response(key, protocol, headers, out).map_err(|_| ())
+}
+
+/// The client a trusted HTTP proxy names: the last address of the last `X-Forwarded-For`
+/// (the one the proxy in front appended; earlier ones are the client's own claims). A port
+/// may follow it (`a.b.c.d:port`, `[v6]:port`); anything unparsable is ignored.
+fn forwarded_for(request: &Request<'_>) -> Option<IpAddr> {
+    let value = request.headers().get_all("x-forwarded-for").last()?;
+    let last = std::str::from_utf8(value).ok()?.rsplit(',').next()?.trim();
+    if let Ok(ip) = last.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(addr) = last.parse::<SocketAddr>() {
+        return Some(addr.ip());
+    }
+    last.strip_prefix('[')?.split(']').next()?.parse().ok()
 }

@@ -36,6 +36,11 @@ pub fn test_spec(
             outbound_ring_buf_size: 64 << 10,
             shutdown_wait_ws: Duration::from_secs(1),
             shutdown_wait_http: Duration::from_secs(1),
+            // Every test client comes from 127.0.0.1, many at once: the per-address and
+            // per-client limits are tested on their own (tests/limits.rs).
+            max_connections_per_ip: None,
+            max_handshakes_per_second_per_ip: None,
+            max_messages_per_second: None,
             ..Settings::default()
         },
         app_conf: None,
@@ -207,6 +212,8 @@ pub struct Upgrade<'a> {
     pub protocols: &'a [&'a str],
     /// Extra request headers (e.g. `Cookie`).
     pub headers: &'a [(&'a str, &'a str)],
+    /// Bytes before the request (e.g. a PROXY protocol header), in the same write.
+    pub preamble: &'a [u8],
 }
 
 impl Client {
@@ -256,7 +263,7 @@ impl Client {
         if !headers.is_empty() {
             request = request.headers(&headers);
         }
-        let mut bytes = Vec::new();
+        let mut bytes = upgrade.preamble.to_vec();
         request.write(&key, &mut bytes).unwrap();
         bytes.extend_from_slice(upgrade.first_bytes);
         let mut client = Self {

@@ -37,7 +37,7 @@ impl Validator<'_> {
         let d = Settings::default();
         let max_ws_msg_size =
             self.opt_uint(o, "max_ws_msg_size", MAX_WS_MSG_SIZE, d.max_ws_msg_size);
-        Settings {
+        let settings = Settings {
             log_level: self.log_level(o, d.log_level),
             worker_c: nonzero(self.opt_uint(o, "worker_c", r(0, 256), 0), |n| n as u32),
             shutdown_wait_http: self.opt_secs(
@@ -111,7 +111,46 @@ impl Validator<'_> {
                 Some((p, v)) => self.compression(&p, v).apply(d.permessage_deflate),
                 None => d.permessage_deflate,
             },
+            max_connections: nonzero(self.opt_uint(o, "max_connections", r(0, 1 << 24), 0), |n| {
+                n as u32
+            }),
+            max_connections_per_ip: self.opt_limit(
+                o,
+                "max_connections_per_ip",
+                d.max_connections_per_ip,
+            ),
+            max_handshakes_per_second_per_ip: self.opt_limit(
+                o,
+                "max_handshakes_per_second_per_ip",
+                d.max_handshakes_per_second_per_ip,
+            ),
+            max_messages_per_second: self.opt_limit(
+                o,
+                "max_messages_per_second",
+                d.max_messages_per_second,
+            ),
+        };
+        if let (Some(max), Some((p, v))) = (settings.max_connections, o.get("max_connections"))
+            && max >= settings.fd_alloc_c
+        {
+            self.err(
+                &p,
+                Some(v),
+                format!(
+                    "{max} connections do not fit in fd_alloc_c ({}): the daemon needs \
+                     descriptors of its own (listeners, epoll, rings, apps)",
+                    settings.fd_alloc_c
+                ),
+                Some("lower it, or raise \"fd_alloc_c\"".into()),
+            );
         }
+        settings
+    }
+
+    /// A limit where 0 turns it off.
+    fn opt_limit(&mut self, o: &Obj<'_>, key: &str, default: Option<u32>) -> Option<u32> {
+        let n = self.opt_uint(o, key, r(0, 1 << 30), u64::from(default.unwrap_or(0)));
+        nonzero(n, |n| n as u32)
     }
 
     fn log_level(&mut self, o: &Obj<'_>, default: Level) -> Level {

@@ -20,6 +20,8 @@ const PORT_KEYS: &[&str] = &[
     "ipv4only",
     "ipv6only",
     "ipv4_is_embedded_in_ipv6",
+    "proxy_protocol",
+    "trust_x_forwarded_for",
 ];
 
 impl Validator<'_> {
@@ -153,6 +155,19 @@ impl Validator<'_> {
                     }
                 }
             };
+            let proxy_protocol = self.opt_bool(&o, "proxy_protocol");
+            let trust_x_forwarded_for = self.opt_bool(&o, "trust_x_forwarded_for");
+            if proxy_protocol && trust_x_forwarded_for {
+                self.err(
+                    &key_path(&pp, "trust_x_forwarded_for"),
+                    None,
+                    "proxy_protocol and trust_x_forwarded_for exclude each other",
+                    Some(
+                        "a PROXY header already names the client; set the one your load balancer sends"
+                            .into(),
+                    ),
+                );
+            }
             if let Some(port_number) = port_number {
                 out.push((
                     pp,
@@ -162,6 +177,8 @@ impl Validator<'_> {
                         ip_addrs,
                         interface,
                         family,
+                        proxy_protocol,
+                        trust_x_forwarded_for,
                     },
                 ));
             }
