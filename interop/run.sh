@@ -167,6 +167,9 @@ bin="$root/target/release"
 for f in ringsocket libecho.so libchat.so libsilly_calc.so; do
     [ -e "$bin/$f" ] || { echo "missing $bin/$f (build it or drop INTEROP_SKIP_BUILD)"; exit 1; }
 done
+# The C example with an upgrade hook (token by query or cookie).
+step "build auth_c (gcc)" gcc -std=c11 -Wall -Wextra -Werror -fpic -shared \
+    -I "$root/app-abi/include" -o "$work/auth.so" "$root/examples/auth_c/auth.c"
 
 run_start=$(date +%s)
 
@@ -204,12 +207,13 @@ print(*(s.getsockname()[1] for s in socks))
 ')
 MAX_MSG=65536
 # Endpoints for each app under both host names and both ports (the Host header must match).
+# endpoints PATH ORIGINS [FIRST_ID [EXTRA_KEYS]]
 endpoints() {
-    local path=$1 origins=$2 id=0 sep="" url
+    local path=$1 origins=$2 id=${3:-0} extra=${4:+, $4} sep="" url
     for url in "ws://127.0.0.1:$WS_PORT" "ws://localhost:$WS_PORT" \
         "wss://127.0.0.1:$WSS_PORT" "wss://localhost:$WSS_PORT"; do
-        printf '%s\n        { "endpoint_id": %d, "url": "%s%s", "allowed_origins": %s }' \
-            "$sep" "$id" "$url" "$path" "$origins"
+        printf '%s\n        { "endpoint_id": %d, "url": "%s%s", "allowed_origins": %s%s }' \
+            "$sep" "$id" "$url" "$path" "$origins" "$extra"
         sep=,
         id=$((id + 1))
     done
@@ -230,7 +234,10 @@ cat >"$work/ringsocket.json" <<EOF
   "apps": [
     { "name": "echo", "app_path": "$bin/libecho.so", "endpoints": [$(endpoints /echo '[]')
       ] },
-    { "name": "chat", "app_path": "$bin/libchat.so", "endpoints": [$(endpoints /chat "$chat_origins")
+    // /members: members only (endpoint_id 100 and up), a token by query or cookie (CHAT_TOKENS).
+    { "name": "chat", "app_path": "$bin/libchat.so", "endpoints": [$(endpoints /chat "$chat_origins"),$(endpoints /members "$chat_origins" 100)
+      ] },
+    { "name": "auth_c", "app_path": "$work/auth.so", "endpoints": [$(endpoints /auth '[]' 0 '"subprotocols": ["echo.v1"]')
       ] },
     { "name": "silly_calc", "app_path": "$bin/libsilly_calc.so", "endpoints": [$(endpoints /calc '[]')
       ] }
@@ -269,6 +276,9 @@ EOF
 # ---------- the daemon ----------
 
 daemon_log="$work/daemon.log"
+# The members' tokens of the chat example and of auth_c.
+export CHAT_TOKENS="interop-token:member1,node-token:member2,page-token:pagemember"
+export AUTH_TOKENS="c-token:cuser"
 start_daemon() {
     "$bin/ringsocket" "$work/ringsocket.json" 2>"$daemon_log" &
     daemon_pid=$!

@@ -258,6 +258,24 @@ async function refusedOrigin(context) {
   await r.close();
 }
 
+// A members-only endpoint: refused without a token; the page given ?token= keeps it as a
+// cookie, which Chromium sends with the upgrade, and the app names the member by it.
+async function memberCookie(context) {
+  const members = `ws://127.0.0.1:${WS_PORT}/members`;
+  const none = await openPage(context, httpPage(STATIC_PORT, members), 'no token');
+  await waitState(none, 'refused');
+  await none.close();
+  const page = await openPage(context, `${httpPage(STATIC_PORT, members)}&token=page-token`, 'member');
+  await waitState(page, 'open');
+  await page.waitForFunction(() => document.getElementById('me').textContent === 'pagemember',
+    null, { timeout: TIMEOUT });
+  const cookies = await context.cookies(`http://127.0.0.1:${STATIC_PORT}`);
+  assert(cookies.some((c) => c.name === 'token' && c.value === 'page-token'), 'the page set the cookie');
+  await page.close();
+  // The other tests' pages connect as guests.
+  await context.clearCookies();
+}
+
 async function reconnects(context) {
   const url = `ws://127.0.0.1:${RECONNECT_PORT}/chat`;
   let daemon = await startDaemon();
@@ -293,7 +311,7 @@ console.log(`chromium ${context.browser()?.version() ?? '(persistent context)'},
 
 let passed = 0;
 let failed = 0;
-for (const test of [twoPagesChat, compressedChat, refusedOrigin, reconnects]) {
+for (const test of [twoPagesChat, compressedChat, refusedOrigin, memberCookie, reconnects]) {
   const start = Date.now();
   try {
     await test(context);

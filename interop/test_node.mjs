@@ -99,9 +99,9 @@ class Conn {
   }
 }
 
-function open(base, path, options = {}) {
+function open(base, path, { protocols = [], ...options } = {}) {
   const url = base + path;
-  const ws = new WebSocket(url, {
+  const ws = new WebSocket(url, protocols, {
     ca: CA,
     lookup,
     handshakeTimeout: TIMEOUT,
@@ -337,6 +337,28 @@ async function originAndPath({ base }) {
   assert(status === 404, `unknown path: ${status}`);
 }
 
+const statusOf = (base, path, options) =>
+  open(base, path, options).then((c) => { c.ws.terminate(); return 101; }, (e) => e.status);
+
+// The chat example's upgrade callback: /members needs a token (query or cookie); the token
+// names the member. The C example's (examples/auth_c) also picks the subprotocol.
+async function upgradeHooks({ base }) {
+  assert((await statusOf(base, '/members')) === 401, 'no token');
+  assert((await statusOf(base, '/members', { headers: { Cookie: 'token=forged' } })) === 403, 'forged');
+  const m = await open(base, '/members', { headers: { Cookie: 'a=1; token=node-token' } });
+  assert((await m.text()) === '* you are member2', 'the token names the member');
+  await m.close(1000, '');
+  const q = await open(base, '/members?token=node-token');
+  assert((await q.text()) === '* you are member2', 'by query too');
+  await q.close(1000, '');
+  assert((await statusOf(base, '/auth?token=nope')) === 403, 'C app: unknown token');
+  const c = await open(base, '/auth?token=c-token', { protocols: ['echo.v1'] });
+  assert(c.ws.protocol === 'echo.v1', `subprotocol "${c.ws.protocol}"`);
+  await c.send('hey');
+  assert((await c.text()) === 'cuser: hey', 'the C app names its user');
+  await c.close(1000, '');
+}
+
 // ws offers permessage-deflate by default: the daemon accepts it without context takeover
 // either way, and compressed frames (RSV1) flow in both directions: ws inflates what arrives
 // with RSV1 and compresses what it sends from 1 KiB on.
@@ -391,7 +413,7 @@ async function permessageDeflate({ base }) {
 const TESTS = [
   tlsCertificate, echoTextAndBinary, echoFragmented, nearMaxMsgSize, overMaxMsgSize1009,
   invalidUtf8Closes1007, pingPong, clientCloseCodesAndReasons, chat, chatAppCloseCodes,
-  sillyCalc, originAndPath, permessageDeflate,
+  sillyCalc, originAndPath, permessageDeflate, upgradeHooks,
 ];
 
 const wsVersion = require('ws/package.json').version;

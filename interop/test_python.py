@@ -268,6 +268,33 @@ async def t_origin_and_path(base, _):
     assert status == 404, f"an unknown path got {status}"
 
 
+async def t_members_token_by_query_or_cookie(base, _):
+    """The chat example's upgrade callback: /members needs a token (401 without, 403 for an
+    unknown one); the token names the member."""
+    assert await refused_status(base, "/members") == 401
+    assert await refused_status(base, "/members?token=forged") == 403
+    async with open_ws(base, "/members?token=interop-token") as ws:
+        assert await recv(ws) == "* you are member1"
+    cookie = {"Cookie": "lang=en; token=interop-token"}
+    async with open_ws(base, "/members", additional_headers=cookie) as ws:
+        assert await recv(ws) == "* you are member1"
+    # A wrong token on the open endpoint is refused too; none makes a guest.
+    assert await refused_status(base, "/chat?token=forged") == 403
+
+
+async def t_c_auth_and_subprotocol(base, _):
+    """The C example's upgrade callback (examples/auth_c): token, subprotocol, client data."""
+    assert await refused_status(base, "/auth") == 401
+    async with open_ws(base, "/auth?token=c-token", subprotocols=["other", "echo.v1"]) as ws:
+        assert ws.subprotocol == "echo.v1", ws.subprotocol
+        await ws.send("hi")
+        assert await recv(ws) == "cuser: hi"
+    async with open_ws(base, "/auth", additional_headers={"Cookie": "token=c-token"}) as ws:
+        assert ws.subprotocol is None
+        await ws.send(b"\x01")
+        assert await recv(ws) == b"cuser: \x01"
+
+
 async def t_tls_certificate(base, cn):
     async with open_ws(base, "/echo") as ws:
         if cn is None:
@@ -353,6 +380,8 @@ TESTS = [
     t_silly_calc,
     t_origin_and_path,
     t_permessage_deflate,
+    t_members_token_by_query_or_cookie,
+    t_c_auth_and_subprotocol,
 ]
 
 

@@ -90,6 +90,45 @@ fn echo_returns_each_message_with_its_kind() {
 }
 
 #[test]
+fn chat_members_bring_a_token_by_query_or_cookie() {
+    use app_abi::host::UpgradeAnswer;
+    let mut h = load("chat");
+    let UpgradeAnswer::Accepted { client: guest, .. } = h.upgrade("/test", None, &[]) else {
+        panic!("a guest is refused on an open endpoint");
+    };
+    assert_eq!(texts(&mut h, guest), ["* you are guest1"]);
+    let UpgradeAnswer::Accepted { client: demo, .. } =
+        h.upgrade("/test?token=demo-token", None, &[])
+    else {
+        panic!("the demo token is refused");
+    };
+    assert_eq!(texts(&mut h, demo), ["* you are demo"]);
+    assert_eq!(texts(&mut h, guest), ["* demo joined"]);
+    assert_eq!(
+        h.upgrade("/test?token=typo", None, &[]),
+        UpgradeAnswer::Rejected {
+            status: 403,
+            body: b"unknown token".to_vec()
+        }
+    );
+    // Members-only endpoints (id 100 and up): no token is a 401; a cookie works too.
+    assert!(matches!(
+        h.upgrade_at(100, "/members", None, &[]),
+        UpgradeAnswer::Rejected { status: 401, .. }
+    ));
+    let UpgradeAnswer::Accepted { client: again, .. } = h.upgrade_at(
+        100,
+        "/members",
+        None,
+        &[("Cookie", "theme=dark; token=demo-token")],
+    ) else {
+        panic!("the cookie is refused");
+    };
+    // The nickname is taken by the first demo: a guest name instead.
+    assert_eq!(texts(&mut h, again), ["* you are guest2"]);
+}
+
+#[test]
 fn chat_relays_with_notices_and_closes_malformed_clients() {
     let mut h = load("chat");
     let a = h.connect();
@@ -158,4 +197,54 @@ fn silly_calc_in_rust_and_c_agree() {
         h.send(b, DataKind::Bin, &msg[..4]);
         assert_eq!(h.take_closed(), [(b, 4900)]);
     }
+}
+
+#[test]
+fn the_c_auth_example_checks_tokens_and_names_its_users() {
+    use app_abi::host::UpgradeAnswer;
+    let so = Path::new(env!("CARGO_TARGET_TMPDIR")).join("auth_c.so");
+    let status = Command::new("gcc")
+        .args([
+            "-std=c11", "-Wall", "-Wextra", "-Werror", "-fpic", "-shared", "-I",
+        ])
+        .arg(root().join("app-abi/include"))
+        .arg("-o")
+        .arg(&so)
+        .arg(root().join("examples/auth_c/auth.c"))
+        .status()
+        .unwrap_or_else(|e| panic!("the C example needs gcc on PATH: {e}"));
+    assert!(status.success());
+    let mut h = TestHost::new(App::load(&so).unwrap());
+    assert!(matches!(
+        h.upgrade("/echo", None, &[]),
+        UpgradeAnswer::Rejected { status: 401, .. }
+    ));
+    assert_eq!(
+        h.upgrade("/echo?token=nope", None, &[]),
+        UpgradeAnswer::Rejected {
+            status: 403,
+            body: b"unknown token".to_vec()
+        }
+    );
+    let UpgradeAnswer::Accepted { client, protocol } = h.upgrade(
+        "/echo?token=demo-token",
+        None,
+        &[("Sec-WebSocket-Protocol", "echo.v1")],
+    ) else {
+        panic!("the demo token is refused: {:?}", h.logs());
+    };
+    assert_eq!(protocol.as_deref(), Some("echo.v1"));
+    h.send_text(client, "hello");
+    assert_eq!(texts(&mut h, client), ["demo: hello"]);
+    let UpgradeAnswer::Accepted { client, protocol } =
+        h.upgrade("/echo", None, &[("Cookie", "token=demo-token")])
+    else {
+        panic!("the cookie is refused");
+    };
+    assert_eq!(protocol, None);
+    h.send(client, DataKind::Bin, b"\x00\x01");
+    assert_eq!(
+        h.take_received_by(client),
+        [(DataKind::Bin, b"demo: \x00\x01".to_vec())]
+    );
 }

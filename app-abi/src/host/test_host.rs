@@ -206,6 +206,17 @@ impl TestHost {
         picked: Option<&str>,
         headers: &[(&str, &str)],
     ) -> UpgradeAnswer {
+        self.upgrade_at(0, target, picked, headers)
+    }
+
+    /// [`upgrade`](Self::upgrade) to endpoint `endpoint_id`.
+    pub fn upgrade_at(
+        &mut self,
+        endpoint_id: u16,
+        target: &str,
+        picked: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> UpgradeAnswer {
         let client = self.new_client_id();
         let port = self.next_port;
         self.next_port = self.next_port.wrapping_add(1);
@@ -220,7 +231,7 @@ impl TestHost {
         let request = UpgradeRequest::from_encoded(&request).expect("a valid encoding");
         self.deliver(Inbound::Upgrade {
             client,
-            endpoint_id: 0,
+            endpoint_id,
             peer,
             request,
         });
@@ -231,10 +242,10 @@ impl TestHost {
             .expect("the app thread answers every upgrade");
         let (_, status, protocol, body) = self.answers.remove(at);
         if status == 0 {
-            self.conns.insert(client, Conn { endpoint_id: 0 });
+            self.conns.insert(client, Conn { endpoint_id });
             self.deliver(Inbound::Open {
                 client,
-                endpoint_id: 0,
+                endpoint_id,
                 peer,
             });
             UpgradeAnswer::Accepted {
@@ -247,7 +258,7 @@ impl TestHost {
             self.free_slot(client);
             self.deliver(Inbound::Close {
                 client,
-                endpoint_id: 0,
+                endpoint_id,
             });
             UpgradeAnswer::Rejected { status, body }
         }

@@ -13,20 +13,82 @@
 //! wrong size or kind with 4900/4901 (RingSocket's validation), a nickname with spaces or
 //! control characters with [`BAD_NICK`].
 //!
+//! Members: a client that brings a token (`?token=…` in the URL, or a `token` cookie) from
+//! the list in the environment variable `CHAT_TOKENS` (`token:nick,token:nick,…`; default
+//! `demo-token:demo`) starts with that token's nickname instead of a guest name (the upgrade
+//! callback checks it and attaches the nickname as the client's data). Endpoints with an
+//! `endpoint_id` of 100 or more are for members only: no token is a 401, an unknown one a 403.
+//! An unknown token on the other endpoints is a 403 too (a typo should not go unnoticed).
+//!
 //! `README.md` beside this file documents the protocol for client authors; `web/` is a
 //! browser client.
 
 use std::collections::HashMap;
 
-use app_abi::{ClientId, DataKind, Rs, Stop, rs_app, rs_log};
+use app_abi::{ClientId, DataKind, Rs, Stop, Upgrade, rs_app, rs_log};
 
 /// The close code for a nickname with spaces or control characters.
 pub const BAD_NICK: u16 = 4001;
+
+/// Endpoints with this id or above are for members only.
+pub const MEMBERS_ONLY_FROM: u16 = 100;
+/// The tokens without `CHAT_TOKENS`.
+pub const DEMO_TOKENS: &str = "demo-token:demo";
 
 #[derive(Default)]
 struct Chat {
     nicks: HashMap<ClientId, String>,
     guests: u64,
+    /// Token → nickname.
+    tokens: HashMap<String, String>,
+}
+
+fn init(_rs: &mut Rs) -> Result<Chat, String> {
+    let list = std::env::var("CHAT_TOKENS").unwrap_or_else(|_| DEMO_TOKENS.into());
+    let mut tokens = HashMap::new();
+    for entry in list.split(',').filter(|e| !e.trim().is_empty()) {
+        let (token, nick) = entry
+            .trim()
+            .split_once(':')
+            .ok_or_else(|| format!("CHAT_TOKENS: {entry:?} is not token:nick"))?;
+        if !valid_nick(nick) {
+            return Err(format!("CHAT_TOKENS: {nick:?} is not a valid nickname"));
+        }
+        tokens.insert(token.to_owned(), nick.to_owned());
+    }
+    Ok(Chat {
+        tokens,
+        ..Chat::default()
+    })
+}
+
+fn valid_nick(name: &str) -> bool {
+    (1..=32).contains(&name.len()) && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Checks a member's token before the upgrade; the nickname it names becomes the client's
+/// data, which `open` takes.
+fn upgrade(rs: &mut Rs, chat: &mut Chat) -> Upgrade {
+    let from_query = rs.query_param("token").map(<[u8]>::to_vec);
+    let token = from_query.or_else(|| rs.cookie("token").map(<[u8]>::to_vec));
+    let members_only = rs.endpoint_id() >= MEMBERS_ONLY_FROM;
+    let Some(token) = token else {
+        if members_only {
+            rs.w_str("members only: add ?token=... or a token cookie");
+            return Upgrade::reject(401);
+        }
+        return Upgrade::Accept;
+    };
+    match chat.tokens.get(String::from_utf8_lossy(&token).as_ref()) {
+        Some(nick) => {
+            rs.set_client_data(nick.as_bytes());
+            Upgrade::Accept
+        }
+        None => {
+            rs.w_str("unknown token");
+            Upgrade::reject(403)
+        }
+    }
 }
 
 fn notice(rs: &mut Rs, text: &str, to_others_of: Option<ClientId>) {
@@ -38,8 +100,15 @@ fn notice(rs: &mut Rs, text: &str, to_others_of: Option<ClientId>) {
 }
 
 fn open(rs: &mut Rs, chat: &mut Chat) {
-    chat.guests += 1;
-    let nick = format!("guest{}", chat.guests);
+    let member = rs
+        .client_data()
+        .and_then(|d| std::str::from_utf8(d).ok())
+        .filter(|nick| !chat.nicks.values().any(|n| n == nick))
+        .map(str::to_owned);
+    let nick = member.unwrap_or_else(|| {
+        chat.guests += 1;
+        format!("guest{}", chat.guests)
+    });
     let me = rs.client_id();
     rs.w_str("* you are ").w_str(&nick);
     rs.to_cur(DataKind::Text);
@@ -48,7 +117,7 @@ fn open(rs: &mut Rs, chat: &mut Chat) {
 }
 
 fn nick(rs: &mut Rs, chat: &mut Chat, name: &str) -> Result<(), Stop> {
-    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if !valid_nick(name) {
         return Err(Stop::close(BAD_NICK));
     }
     let me = rs.client_id();
@@ -88,7 +157,9 @@ fn close(rs: &mut Rs, chat: &mut Chat) {
 }
 
 rs_app! {
-    state: Chat = Chat::default(),
+    state: Chat,
+    init: init,
+    upgrade: upgrade,
     open: open,
     read: switch {
         b'n' => text nick(str[1..=32]),

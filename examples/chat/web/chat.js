@@ -1,7 +1,9 @@
 // A browser client for the RingSocket chat example (examples/chat; protocol in its README.md).
 // No build step, no framework: open index.html from disk or from any static server.
 // The server defaults to ws://localhost:8081/chat (examples/chat/ringsocket.json); override it
-// with ?server=ws://host:port/path.
+// with ?server=ws://host:port/path. ?token=… logs in as a member: the page keeps it as a
+// cookie, which the browser sends with the upgrade request to the same host (the app's upgrade
+// callback checks it and names the member; members-only endpoints refuse clients without one).
 'use strict';
 
 (function () {
@@ -42,6 +44,7 @@
 
   const server = serverUrl();
   el.server.textContent = server;
+  rememberToken();
 
   let ws = null;
   let attempt = 0;          // failed attempts since the last stable connection
@@ -51,6 +54,13 @@
   let me = null;            // our nickname as the server knows it
   let roster = new Set();
   let wantedNick = storedNick();
+
+  // A ?token= in the page's URL becomes the `token` cookie (the page's host: a server on the
+  // same host gets it with every upgrade; a page opened from disk has no host to keep it for).
+  function rememberToken() {
+    const token = new URLSearchParams(location.search).get('token');
+    if (token) document.cookie = `token=${encodeURIComponent(token)}; path=/; SameSite=Lax`;
+  }
 
   function serverUrl() {
     const param = new URLSearchParams(location.search).get('server');
@@ -137,7 +147,8 @@
           `Cannot connect to ${server}: the server refused the connection or is not reachable.`,
           `If the server is running, check that this page's origin (${originLabel()}) is ` +
             'listed in the endpoint\'s "allowed_origins" in ringsocket.json, and that the ' +
-            'URL (host, port and path) matches an endpoint.');
+            'URL (host, port and path) matches an endpoint. A members-only endpoint also ' +
+            'refuses a page without a valid ?token=.');
         scheduleRetry(delay, 'refused', 'Cannot connect (refused or unreachable)');
       } else {
         const why = CLOSE_REASONS[event.code] || 'closed';
