@@ -224,14 +224,16 @@ fi
 field() { sed -n "s/.*\"$1\":\(\"[^\"]*\"\|[^,}]*\).*/\1/p" | tr -d '"'; }
 # median of numbers on stdin ("null" and empty lines ignored); "-" when none.
 median() {
-    grep -v -e '^null$' -e '^$' | sort -g | awk '{ v[NR] = $1 }
+    { grep -v -e '^null$' -e '^$' || true; } | sort -g | awk '{ v[NR] = $1 }
         END { if (NR == 0) { print "-"; exit }
               m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
               printf (m >= 100 ? "%.0f\n" : "%.1f\n"), m }'
 }
 # med SCENARIO SERVER KEY
 med() {
-    grep "\"scenario\":\"$1\"" "$RESULTS" | grep "\"server\":\"$2\"" | field "$3" | median
+    # A server left out by SERVERS has no lines: no match is not a failure.
+    { grep "\"scenario\":\"$1\"" "$RESULTS" || true; } | { grep "\"server\":\"$2\"" || true; } |
+        field "$3" | median
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f×\n", a / b }'; }
 runs_of() { grep -c "\"scenario\":\"$1\"" "$RESULTS" | awk -v n="$2" '{ print int($1 / n) }'; }

@@ -67,6 +67,13 @@
 //! | `read: switch { CASE => KIND f(PARAMS), … }` | as `read`, per case | the first byte picks the case |
 //! | `close: f` | `fn(&mut Rs[, &mut T]) -> R` | a connection the app saw opened ended, for any reason |
 //! | `timer: wake(f, µs)` / `timer: sleep(f, µs)` | `fn(&mut Rs[, &mut T]) -> Timer` | first call `µs` after start |
+//! | `upgrade: f` | `fn(&mut Rs[, &mut T]) -> U` | a client asks to upgrade, before the `101`: `U` is [`Upgrade`] (accept, reject with an HTTP status, fatal), `()` (accept) or `i32` |
+//!
+//! In the upgrade callback, [`Rs::request_target`], [`Rs::query_param`], [`Rs::cookie`] and
+//! [`Rs::request_header`] read the request, [`Rs::set_subprotocol`] picks a subprotocol the
+//! client offered, what was written with `w_*` is a rejection's body, and
+//! [`Rs::set_client_data`] attaches bytes to the client that [`Rs::client_data`] hands back in
+//! every later callback for it.
 //!
 //! Callbacks get `&mut T` (after `rs`) exactly when a `state` is declared. `R` is `()`,
 //! `Result<(), Stop>` or the spec's raw `i32`.
@@ -134,7 +141,10 @@
 //! # C apps
 //!
 //! `include/ringsocket.h` is the same API for C11, with the spec's `RS_APP(...)` macros,
-//! `rs_w_*`, `rs_to_*`, `rs_get_*`, `rs_close`, `rs_close_cur` and `RS_LOG`. Build with
+//! `rs_w_*`, `rs_to_*`, `rs_get_*`, `rs_close`, `rs_close_cur` and `RS_LOG`; an optional sixth
+//! `RS_APP` argument `RS_UPGRADE(cb)` adds the upgrade callback, with `rs_get_request_target`,
+//! `rs_get_request_header`, `rs_get_query_param`, `rs_get_cookie`, `rs_set_subprotocol`,
+//! `rs_set_client_data` and `rs_get_client_data`. Build with
 //! `gcc -std=c11 -fpic -shared -I app-abi/include -o app.so app.c`.
 //!
 //! # Crate layout
