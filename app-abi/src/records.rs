@@ -1095,6 +1095,51 @@ mod tests {
         fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             let _ = Inbound::decode(&bytes);
             let _ = Outbound::decode(&bytes);
+            if let Ok(request) = UpgradeRequest::from_encoded(&bytes) {
+                // A decoded request's views stay inside it.
+                let _ = (request.path(), request.query(), request.picked_protocol());
+                prop_assert!(request.headers().count() <= bytes.len());
+            }
+        }
+
+        #[test]
+        fn upgrades_and_answers_round_trip(
+            client in client_id(),
+            endpoint_id in any::<u16>(),
+            peer in peer(),
+            target in "/[a-z]{0,8}(\\?[a-z=&%+]{0,20})?",
+            picked in proptest::option::of("[a-z.0-9]{1,12}"),
+            headers in proptest::collection::vec(("[A-Za-z-]{1,20}", "[ -~]{0,40}"), 0..6),
+            status in prop_oneof![Just(0u16), 400..=599u16],
+            body in proptest::collection::vec(any::<u8>(), 0..100),
+        ) {
+            let mut encoded = Vec::new();
+            UpgradeRequest::encode(
+                target.as_bytes(),
+                picked.as_deref().map(str::as_bytes),
+                headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+                &mut encoded,
+            );
+            let request = UpgradeRequest::from_encoded(&encoded).unwrap();
+            prop_assert_eq!(request.target(), target.as_bytes());
+            prop_assert_eq!(request.picked_protocol(), picked.as_deref().map(str::as_bytes));
+            let back: Vec<(&[u8], &[u8])> = request.headers().collect();
+            let sent: Vec<(&[u8], &[u8])> =
+                headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())).collect();
+            prop_assert_eq!(back, sent);
+            let rec = Inbound::Upgrade { client, endpoint_id, peer, request };
+            let mut out = Vec::new();
+            rec.encode(&mut out);
+            prop_assert_eq!(Inbound::decode(&out), Ok(rec));
+            let protocol = picked.as_deref().unwrap_or_default().as_bytes();
+            let answer = Outbound::Answer { client, status, protocol, body: &body };
+            let mut out = Vec::new();
+            answer.encode(&mut out);
+            prop_assert_eq!(Outbound::decode(&out), Ok(answer));
+            let barrier = Outbound::Barrier { client };
+            let mut out = Vec::new();
+            barrier.encode(&mut out);
+            prop_assert_eq!(Outbound::decode(&out), Ok(barrier));
         }
     }
 }

@@ -190,6 +190,26 @@ fn echoes_over_wss_and_closes_with_close_notify() {
 }
 
 #[test]
+fn a_proxy_protocol_header_comes_before_tls() {
+    let certs = Certs::new();
+    let mut spec = spec(true);
+    spec.listeners[0].client_addr = ringsocket_daemon::server::ClientAddrSource::ProxyProtocol;
+    let (_server, addr) = start(spec, &certs.specs());
+    let tls = certs.client("a.test");
+    let upgrade = common::Upgrade {
+        tls: Some(&tls),
+        preamble: b"PROXY TCP6 2001:db8::7 ::1 41000 443\r\n",
+        ..common::Upgrade::default()
+    };
+    let mut c = Client::try_connect(addr, &host("a.test", addr), "/echo", upgrade)
+        .unwrap_or_else(|r| panic!("refused: {r:?}"));
+    c.text("addr");
+    assert_eq!(c.recv_text(), "[2001:db8::7]:41000");
+    // Without the header, the ClientHello itself is not a PROXY header: closed.
+    assert!(tls.connect(addr).is_err());
+}
+
+#[test]
 fn sni_picks_exact_wildcard_and_default_certificates() {
     let certs = Certs::new();
     let (server, addr) = start(spec(true), &certs.specs());

@@ -146,7 +146,18 @@ impl Tls {
         &self,
         addr: SocketAddr,
     ) -> std::io::Result<StreamOwned<ClientConnection, TcpStream>> {
-        let tcp = TcpStream::connect(addr)?;
+        self.connect_after(addr, &[])
+    }
+
+    /// [`connect`](Self::connect), sending `preamble` (e.g. a PROXY protocol header) in the
+    /// clear first.
+    pub fn connect_after(
+        &self,
+        addr: SocketAddr,
+        preamble: &[u8],
+    ) -> std::io::Result<StreamOwned<ClientConnection, TcpStream>> {
+        let mut tcp = TcpStream::connect(addr)?;
+        tcp.write_all(preamble)?;
         tcp.set_read_timeout(Some(LIMIT))?;
         tcp.set_nodelay(true)?;
         let conn = ClientConnection::new(Arc::clone(&self.config), self.server_name.clone())
@@ -229,6 +240,8 @@ impl Client {
         path: &str,
         upgrade: Upgrade<'_>,
     ) -> Result<Self, Rejected> {
+        // Before TLS on a TLS connection, before the request on a plain one.
+        let mut preamble = upgrade.preamble;
         let stream = match upgrade.tls {
             None => {
                 let stream = TcpStream::connect(addr).expect("connect");
@@ -236,7 +249,10 @@ impl Client {
                 stream.set_nodelay(true).unwrap();
                 Stream::Plain(stream)
             }
-            Some(tls) => Stream::Tls(Box::new(tls.connect(addr).expect("TLS handshake"))),
+            Some(tls) => Stream::Tls(Box::new(
+                tls.connect_after(addr, std::mem::take(&mut preamble))
+                    .expect("TLS handshake"),
+            )),
         };
         let port = stream.tcp().local_addr().unwrap().port();
         let mut seed = 0x9E37_79B9_7F4A_7C15 ^ u64::from(port);
@@ -263,7 +279,7 @@ impl Client {
         if !headers.is_empty() {
             request = request.headers(&headers);
         }
-        let mut bytes = upgrade.preamble.to_vec();
+        let mut bytes = preamble.to_vec();
         request.write(&key, &mut bytes).unwrap();
         bytes.extend_from_slice(upgrade.first_bytes);
         let mut client = Self {
@@ -627,6 +643,10 @@ pub fn serve(rs: &mut app_abi::Rs, payload: &[u8]) {
     } else if let Some(rest) = payload.strip_prefix(b"all ") {
         rs.w_bytes(rest);
         rs.to_every(kind);
+    } else if payload == b"addr" {
+        let addr = rs.client_addr().to_string();
+        rs.w_str(&addr);
+        rs.to_cur(app_abi::DataKind::Text);
     } else if payload == b"whoami" {
         let worker = rs.client_id().worker();
         rs.w_str(&worker.to_string());
