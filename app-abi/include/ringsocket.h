@@ -172,7 +172,13 @@ struct rs_host_fns {
     int (*set_subprotocol)(rs_t *rs, uint8_t const *p, size_t len);
     int (*set_client_data)(rs_t *rs, uint8_t const *data, size_t len);
     uint8_t const *(*client_data)(rs_t *rs, size_t *len);
+    // Appended with topics.
+    int (*subscribe)(rs_t *rs, uint64_t client_id, uint8_t const *topic, size_t len);
+    int (*unsubscribe)(rs_t *rs, uint64_t client_id, uint8_t const *topic, size_t len);
+    int (*publish)(rs_t *rs, uint32_t data_kind, uint8_t const *topic, size_t len);
 };
+
+#define RS_MAX_TOPIC 255u
 
 struct rs_t {
     struct rs_host_fns const *host;
@@ -385,6 +391,28 @@ static inline int rs_set_client_data(rs_t *rs, void const *data, size_t len) {
                ? rs->host->set_client_data(rs, (uint8_t const *)data, len)
                : -1;
 }
+// Topics (1 to RS_MAX_TOPIC bytes): a client joins and leaves them; a publish sends what was
+// written to every member, stored once per worker. A client's topics end when it closes.
+static inline enum rs_send_status rs_subscribe(rs_t *rs, uint64_t cid, void const *topic,
+                                               size_t len) {
+    return RS_HAS_HOST_FN_(rs, subscribe)
+               ? (enum rs_send_status)rs->host->subscribe(rs, cid, (uint8_t const *)topic, len)
+               : RS_MISUSE;
+}
+static inline enum rs_send_status rs_unsubscribe(rs_t *rs, uint64_t cid, void const *topic,
+                                                 size_t len) {
+    return RS_HAS_HOST_FN_(rs, unsubscribe)
+               ? (enum rs_send_status)rs->host->unsubscribe(rs, cid, (uint8_t const *)topic, len)
+               : RS_MISUSE;
+}
+static inline enum rs_send_status rs_publish(rs_t *rs, enum rs_data_kind kind, void const *topic,
+                                             size_t len) {
+    return RS_HAS_HOST_FN_(rs, publish)
+               ? (enum rs_send_status)rs->host->publish(rs, (uint32_t)kind,
+                                                        (uint8_t const *)topic, len)
+               : RS_MISUSE;
+}
+
 // Upgrade, open, read and close callbacks: the current client's data, or NULL.
 static inline void const *rs_get_client_data(rs_t *rs, size_t *len) {
     return RS_HAS_HOST_FN_(rs, client_data) ? rs->host->client_data(rs, len) : NULL;

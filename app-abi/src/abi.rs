@@ -189,7 +189,23 @@ pub struct rs_host_fns {
     /// Upgrade, open, read and close callbacks: the current client's data, its length in
     /// `*len`, or null without any. Valid until it is set again or the callback returns.
     pub client_data: unsafe extern "C" fn(rs: *mut rs_t, len: *mut usize) -> *const u8,
+    // Appended with topics.
+    /// Adds `client_id` to the topic `topic[..len]` (1 to [`RS_MAX_TOPIC`] bytes; open, read
+    /// and timer callbacks, and upgrade/close for other clients). Returns a [`SendStatus`];
+    /// subscribing twice is fine. A client's subscriptions end when it closes.
+    pub subscribe:
+        unsafe extern "C" fn(rs: *mut rs_t, client_id: u64, topic: *const u8, len: usize) -> c_int,
+    /// Takes `client_id` out of the topic. Returns a [`SendStatus`].
+    pub unsubscribe:
+        unsafe extern "C" fn(rs: *mut rs_t, client_id: u64, topic: *const u8, len: usize) -> c_int,
+    /// Sends `wbuf[..wbuf_len]` as one message of `data_kind` to every subscriber of the topic
+    /// (none is fine) and empties the write buffer, like `send`. Returns a [`SendStatus`].
+    pub publish:
+        unsafe extern "C" fn(rs: *mut rs_t, data_kind: u32, topic: *const u8, len: usize) -> c_int,
 }
+
+/// The longest topic name.
+pub const RS_MAX_TOPIC: usize = 255;
 
 /// The handle every callback receives: the host function table, the host's context, and the
 /// app's write buffer, so that `w_*` writes are plain memory writes.

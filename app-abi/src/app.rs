@@ -407,6 +407,35 @@ impl Rs {
         unsafe { (host_fn!(self, set_client_data))(raw, data.as_ptr(), data.len()) == 0 }
     }
 
+    /// Adds `client` to `topic` (1 to 255 bytes; a name the app chooses, e.g. a chat room).
+    /// Subscribing twice is fine; a client's topics end when it closes.
+    pub fn subscribe(&mut self, client: ClientId, topic: &[u8]) -> SendStatus {
+        let raw = self.raw;
+        // SAFETY: a host function called with this callback's `rs_t`; `topic` is readable.
+        SendStatus::from_raw(unsafe {
+            (host_fn!(self, subscribe))(raw, client.get(), topic.as_ptr(), topic.len())
+        })
+    }
+
+    /// Takes `client` out of `topic`.
+    pub fn unsubscribe(&mut self, client: ClientId, topic: &[u8]) -> SendStatus {
+        let raw = self.raw;
+        // SAFETY: as in `subscribe`.
+        SendStatus::from_raw(unsafe {
+            (host_fn!(self, unsubscribe))(raw, client.get(), topic.as_ptr(), topic.len())
+        })
+    }
+
+    /// Sends what was written (`w_*`) as one message of `kind` to every subscriber of `topic`
+    /// (stored once per worker that has any; none is fine), and empties the write buffer.
+    pub fn publish(&mut self, kind: DataKind, topic: &[u8]) -> SendStatus {
+        let raw = self.raw;
+        // SAFETY: as in `subscribe`.
+        SendStatus::from_raw(unsafe {
+            (host_fn!(self, publish))(raw, kind as u32, topic.as_ptr(), topic.len())
+        })
+    }
+
     /// Upgrade, open, read and close callbacks: the current client's data, if set.
     pub fn client_data(&mut self) -> Option<&[u8]> {
         let raw = self.raw;

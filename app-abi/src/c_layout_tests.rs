@@ -40,7 +40,7 @@ fn c_header_layouts_match() {
         rs_host_fns { abi_version, struct_size, wbuf_reserve, send, close, close_cur, client_id,
             client_addr, endpoint_id, read_data_kind, conf, app_conf, log, request_target,
             request_header, request_query_param, request_cookie, set_subprotocol,
-            set_client_data, client_data }
+            set_client_data, client_data, subscribe, unsubscribe, publish }
         rs_sockaddr { family, port, flowinfo, scope_id, addr }
         rs_conf { struct_size, log_level, worker_c, fd_alloc_c, max_ws_msg_size,
             max_ws_frame_chain_size, realloc_multiplier, worker_rbuf_size, inbound_ring_buf_size,

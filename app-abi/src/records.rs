@@ -28,12 +28,16 @@
 //!
 //! | bytes | field |
 //! |---|---|
-//! | 0 | kind: 1 single, 2 multi, 3 every, 4 every-except-single, 5 every-except-multi, 6 close, 7 answer, 8 barrier |
+//! | 0 | kind: 1 single, 2 multi, 3 every, 4 every-except-single, 5 every-except-multi, 6 close, 7 answer, 8 barrier, 9 subscribe, 10 unsubscribe, 11 publish |
 //! | 1 | reserved, 0 |
 //! | 2..4 | close code (close); HTTP status (answer: 0 accepts); 0 otherwise |
-//! | 4..8 | id count n: 1 for single/except-single/close/answer/barrier, 0 for every, ≥ 1 for the multi forms |
+//! | 4..8 | id count n: 1 for single/except-single/close/answer/barrier/(un)subscribe, 0 for every and publish, ≥ 1 for the multi forms |
 //! | 8..8+8n | the ids |
-//! | 8+8n.. | one complete server frame (FIN, unmasked, text or binary); close, barrier: nothing; answer: the subprotocol's length (1 byte), the subprotocol, then the rejection's body |
+//! | 8+8n.. | one complete server frame (FIN, unmasked, text or binary); close, barrier: nothing; answer: the subprotocol's length (1 byte), the subprotocol, then the rejection's body; (un)subscribe: the topic id (4 bytes); publish: the topic id (4 bytes), then the frame |
+//!
+//! Topics are numbered by the app thread (an id is reused only once no worker has a member
+//! left, which the ring order guarantees): a worker keeps, per app, each topic's members among
+//! its own clients, and a publish record reaches them, stored once per worker ring.
 //!
 //! The app thread frames each message once per worker ring, so a worker only decides which of
 //! its clients get the bytes. A close record carries the code and no frame: the worker's
@@ -66,6 +70,9 @@ const OUT_EVERY_EXCEPT_MULTI: u8 = 5;
 const OUT_CLOSE: u8 = 6;
 const OUT_ANSWER: u8 = 7;
 const OUT_BARRIER: u8 = 8;
+const OUT_SUBSCRIBE: u8 = 9;
+const OUT_UNSUBSCRIBE: u8 = 10;
+const OUT_PUBLISH: u8 = 11;
 
 /// Why a record could not be decoded (or did not fit its buffer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -627,6 +634,27 @@ pub enum Outbound<'a> {
         /// The client.
         client: ClientId,
     },
+    /// The client joins topic `topic` (the app thread's number for it).
+    Subscribe {
+        /// The client.
+        client: ClientId,
+        /// The topic's id.
+        topic: u32,
+    },
+    /// The client leaves topic `topic`.
+    Unsubscribe {
+        /// The client.
+        client: ClientId,
+        /// The topic's id.
+        topic: u32,
+    },
+    /// A pre-framed message for every member of `topic` on this worker.
+    Publish {
+        /// The topic's id.
+        topic: u32,
+        /// One complete server frame.
+        frame: &'a [u8],
+    },
 }
 
 impl<'a> Outbound<'a> {
@@ -655,6 +683,9 @@ impl<'a> Outbound<'a> {
             Self::Close { client, code } => (OUT_CLOSE, code, None, Some(client)),
             Self::Answer { client, status, .. } => (OUT_ANSWER, status, None, Some(client)),
             Self::Barrier { client } => (OUT_BARRIER, 0, None, Some(client)),
+            Self::Subscribe { client, .. } => (OUT_SUBSCRIBE, 0, None, Some(client)),
+            Self::Unsubscribe { client, .. } => (OUT_UNSUBSCRIBE, 0, None, Some(client)),
+            Self::Publish { .. } => (OUT_PUBLISH, 0, None, None),
         }
     }
 
@@ -673,20 +704,29 @@ impl<'a> Outbound<'a> {
         {
             out.extend_from_slice(&id.get().to_le_bytes());
         }
+        if let Self::Subscribe { topic, .. }
+        | Self::Unsubscribe { topic, .. }
+        | Self::Publish { topic, .. } = *self
+        {
+            out.extend_from_slice(&topic.to_le_bytes());
+        }
     }
 
     /// Appends the whole record to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
         self.write_prefix(out);
         match self {
-            Self::Send { frame, .. } => out.extend_from_slice(frame),
+            Self::Send { frame, .. } | Self::Publish { frame, .. } => out.extend_from_slice(frame),
             Self::Answer { protocol, body, .. } => {
                 let protocol = &protocol[..protocol.len().min(255)];
                 out.push(protocol.len() as u8);
                 out.extend_from_slice(protocol);
                 out.extend_from_slice(body);
             }
-            Self::Close { .. } | Self::Barrier { .. } => {}
+            Self::Close { .. }
+            | Self::Barrier { .. }
+            | Self::Subscribe { .. }
+            | Self::Unsubscribe { .. } => {}
         }
     }
 
@@ -770,6 +810,33 @@ impl<'a> Outbound<'a> {
                     status: code,
                     protocol,
                     body,
+                });
+            }
+            OUT_SUBSCRIBE | OUT_UNSUBSCRIBE => {
+                expect_count(count == 1)?;
+                let topic: [u8; 4] = frame.try_into().map_err(|_| {
+                    if frame.len() < 4 {
+                        RecordError::TooShort
+                    } else {
+                        RecordError::TrailingBytes
+                    }
+                })?;
+                let (client, topic) = (single()?, u32::from_le_bytes(topic));
+                return Ok(if kind == OUT_SUBSCRIBE {
+                    Self::Subscribe { client, topic }
+                } else {
+                    Self::Unsubscribe { client, topic }
+                });
+            }
+            OUT_PUBLISH => {
+                expect_count(count == 0)?;
+                let (topic, frame) = frame
+                    .split_first_chunk::<4>()
+                    .ok_or(RecordError::TooShort)?;
+                check_server_frame(frame)?;
+                return Ok(Self::Publish {
+                    topic: u32::from_le_bytes(*topic),
+                    frame,
                 });
             }
             OUT_BARRIER => {
@@ -1136,6 +1203,22 @@ mod tests {
             let mut out = Vec::new();
             answer.encode(&mut out);
             prop_assert_eq!(Outbound::decode(&out), Ok(answer));
+            for topic in [0u32, 7, u32::MAX] {
+                for rec in [
+                    Outbound::Subscribe { client, topic },
+                    Outbound::Unsubscribe { client, topic },
+                ] {
+                    let mut out = Vec::new();
+                    rec.encode(&mut out);
+                    prop_assert_eq!(Outbound::decode(&out), Ok(rec));
+                }
+                let mut frame = Vec::new();
+                encode_server_frame(DataKind::Text, &body, &mut frame);
+                let rec = Outbound::Publish { topic, frame: &frame };
+                let mut out = Vec::new();
+                rec.encode(&mut out);
+                prop_assert_eq!(Outbound::decode(&out), Ok(rec));
+            }
             let barrier = Outbound::Barrier { client };
             let mut out = Vec::new();
             barrier.encode(&mut out);

@@ -425,3 +425,41 @@ RS_APP(RS_INIT_NONE, RS_OPEN(open_cb), RS_READ_NONE, RS_CLOSE_NONE, RS_TIMER_NON
     assert_eq!(texts(&mut h, client), ["hi erin"]);
     assert!(!h.is_stopped());
 }
+
+#[test]
+fn c_topics_subscribe_publish_and_unsubscribe() {
+    let so = build(
+        "topics",
+        Source::Text(
+            r#"#include <ringsocket.h>
+// "j": join "room"; "l": leave it; anything else: publish it to "room".
+static int on_read(rs_t *rs, uint8_t *msg, size_t len) {
+    uint64_t me = rs_get_client_id(rs);
+    if (len == 1 && msg[0] == 'j') {
+        return rs_subscribe(rs, me, "room", 4) == RS_SENT ? 0 : -1;
+    }
+    if (len == 1 && msg[0] == 'l') {
+        return rs_unsubscribe(rs, me, "room", 4) == RS_SENT ? 0 : -1;
+    }
+    rs_w_p(rs, msg, len);
+    return rs_publish(rs, RS_UTF8, "room", 4) == RS_SENT ? 0 : -1;
+}
+RS_APP(RS_INIT_NONE, RS_OPEN_NONE, RS_READ_UTF8(on_read, RS_NET_STA(uint8_t, 1, 100)),
+       RS_CLOSE_NONE, RS_TIMER_NONE);
+"#,
+        ),
+    );
+    let mut h = load(&so);
+    let (a, b, c) = (h.connect(), h.connect(), h.connect());
+    h.send_text(a, "j");
+    h.send_text(b, "j");
+    h.send_text(c, "hello room");
+    assert_eq!(texts(&mut h, a), ["hello room"]);
+    assert_eq!(texts(&mut h, b), ["hello room"]);
+    assert!(texts(&mut h, c).is_empty());
+    h.send_text(a, "l");
+    h.send_text(c, "again");
+    assert!(texts(&mut h, a).is_empty());
+    assert_eq!(texts(&mut h, b), ["again"]);
+    assert!(!h.is_stopped(), "{:?}", h.logs());
+}

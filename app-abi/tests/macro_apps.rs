@@ -1108,3 +1108,82 @@ fn barriers_come_back_in_order_even_from_a_stopped_app() {
     });
     assert_eq!(h.take_barriers(), [client]);
 }
+
+// ---------- topics ----------
+
+/// `j<room>` joins, `l<room>` leaves, `p<room> <text>` publishes to the room.
+fn rooms(rs: &mut Rs, cmd: u8, arg: &str) -> Result<(), Stop> {
+    let me = rs.client_id();
+    let status = match cmd {
+        b'j' => rs.subscribe(me, arg.as_bytes()),
+        b'l' => rs.unsubscribe(me, arg.as_bytes()),
+        _ => {
+            let (room, text) = arg.split_once(' ').unwrap_or((arg, ""));
+            rs.w_str(room).w_str(": ").w_str(text);
+            rs.publish(DataKind::Text, room.as_bytes())
+        }
+    };
+    assert_eq!(status, SendStatus::Sent);
+    Ok(())
+}
+fn rooms_j(rs: &mut Rs, arg: &str) -> Result<(), Stop> {
+    rooms(rs, b'j', arg)
+}
+fn rooms_l(rs: &mut Rs, arg: &str) -> Result<(), Stop> {
+    rooms(rs, b'l', arg)
+}
+fn rooms_p(rs: &mut Rs, arg: &str) -> Result<(), Stop> {
+    rooms(rs, b'p', arg)
+}
+fn rooms_bad(rs: &mut Rs) {
+    let me = rs.client_id();
+    rs.subscribe(me, &[b'x'; 256]);
+}
+rs_app! {
+    static ROOMS;
+    read: switch {
+        b'j' => text rooms_j(str[1..=255]),
+        b'l' => text rooms_l(str[1..=255]),
+        b'p' => text rooms_p(str[1..=4096]),
+        b'!' => text rooms_bad(),
+    },
+}
+
+#[test]
+fn topics_reach_their_members_once_and_end_with_them() {
+    let mut h = host("rooms", &ROOMS);
+    // Two workers: a, c on worker 0; b, d on worker 1.
+    let (a, b, c, d) = (h.connect(), h.connect(), h.connect(), h.connect());
+    h.send_text(a, "jlobby");
+    h.send_text(b, "jlobby");
+    h.send_text(b, "jlobby"); // twice: still one membership
+    h.send_text(c, "jdev");
+    h.send_text(a, "plobby hi");
+    for member in [a, b] {
+        assert_eq!(texts(&mut h, member), ["lobby: hi"]);
+    }
+    assert!(texts(&mut h, c).is_empty() && texts(&mut h, d).is_empty());
+    // One publish record per worker with members: worker 1 got one for b (not for d).
+    h.send_text(d, "pdev to c");
+    assert_eq!(texts(&mut h, c), ["dev: to c"]);
+    assert!(texts(&mut h, d).is_empty(), "d is not in dev");
+    h.send_text(b, "llobby");
+    h.send_text(c, "plobby only a");
+    assert_eq!(texts(&mut h, a), ["lobby: only a"]);
+    assert!(texts(&mut h, b).is_empty());
+    // A closed member leaves every topic; an emptied topic's id is reused.
+    h.disconnect(a);
+    assert!(h.topics_of(a).is_empty());
+    h.send_text(b, "plobby nobody");
+    assert!(h.take_received().is_empty());
+    let dev = h.topics_of(c);
+    h.disconnect(c);
+    h.send_text(d, "jnew");
+    assert_eq!(h.topics_of(d), dev, "the freed id is reused");
+    h.send_text(b, "pnew hello d");
+    assert_eq!(texts(&mut h, d), ["new: hello d"]);
+    // A 256-byte topic is misuse.
+    h.send_text(b, "!");
+    assert!(h.is_stopped());
+    assert!(h.logged("a topic is 1 to 255 bytes, not 256"));
+}

@@ -108,6 +108,8 @@ pub(crate) struct WorkerCounters {
     pub(crate) refused_per_ip: Counter,
     pub(crate) refused_handshake_rate: Counter,
     pub(crate) message_rate_closes: Counter,
+    /// Topic subscriptions held by the worker's clients (gauge).
+    pub(crate) topic_subscriptions: Counter,
     /// Bytes waiting in the clients' backlogs (gauge).
     pub(crate) backlog_bytes: Counter,
     /// permessage-deflate, outbound: payload bytes of the messages sent compressed, per
@@ -138,6 +140,7 @@ impl WorkerCounters {
             refused_per_ip: Counter::default(),
             refused_handshake_rate: Counter::default(),
             message_rate_closes: Counter::default(),
+            topic_subscriptions: Counter::default(),
             backlog_bytes: Counter::default(),
             deflate_out_before: Counter::default(),
             deflate_out_after: Counter::default(),
@@ -443,7 +446,7 @@ impl Metrics {
         }
 
         // Whole-server counters.
-        let totals: [(&str, &str, &str, u64); 11] = [
+        let totals: [(&str, &str, &str, u64); 12] = [
             (
                 "accepted_total",
                 "counter",
@@ -497,6 +500,12 @@ impl Metrics {
                 "counter",
                 "Clients closed with 1008 by max_messages_per_second.",
                 self.sum(|w| w.message_rate_closes.get()),
+            ),
+            (
+                "topic_subscriptions",
+                "gauge",
+                "Topic subscriptions held by the clients.",
+                self.sum(|w| w.topic_subscriptions.get()),
             ),
             (
                 "client_backlog_bytes",

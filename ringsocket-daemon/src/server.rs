@@ -625,6 +625,7 @@ fn spawn_app_threads(
                 status: handle.status().clone(),
                 dirty: false,
                 members: Vec::new(),
+                topics: Default::default(),
             });
         }
         handles.push(handle);

@@ -18,9 +18,9 @@ use std::sync::Arc;
 use crate::abi::{
     AppCloseCode, CallbackKind, ClientId, DataKind, Level, RS_ABI_VERSION, RS_CLOSE_APP_FATAL,
     RS_CLOSE_UNKNOWN_CASE, RS_CLOSE_WRONG_SIZE, RS_MAX_CLIENT_DATA, RS_MAX_REJECT_BODY,
-    RS_TIMER_MODE_SLEEP, RS_TIMER_MODE_WAKE, RS_TO_CUR, RS_TO_EVERY, RS_TO_EVERY_EXCEPT_CUR,
-    RS_TO_EVERY_EXCEPT_MULTI, RS_TO_EVERY_EXCEPT_SINGLE, RS_TO_MULTI, RS_TO_SINGLE, SendStatus,
-    rs_cb_fn, rs_host_fns, rs_read_fn, rs_sockaddr, rs_t,
+    RS_MAX_TOPIC, RS_TIMER_MODE_SLEEP, RS_TIMER_MODE_WAKE, RS_TO_CUR, RS_TO_EVERY,
+    RS_TO_EVERY_EXCEPT_CUR, RS_TO_EVERY_EXCEPT_MULTI, RS_TO_EVERY_EXCEPT_SINGLE, RS_TO_MULTI,
+    RS_TO_SINGLE, SendStatus, rs_cb_fn, rs_host_fns, rs_read_fn, rs_sockaddr, rs_t,
 };
 use crate::conf::{ConfView, rs_conf, rs_conf_app};
 use crate::host::App;
@@ -95,6 +95,102 @@ struct Client {
     closing: bool,
 }
 
+/// The app's topics: numbered for the workers, with each one's members per worker (so a
+/// publish goes only to the worker rings that have some) and each client's topics (so they end
+/// with it). An id is reused once its topic has no member left anywhere: every worker has then
+/// been told (or dropped the member itself, at the close), earlier in its ring.
+#[derive(Debug, Default)]
+struct Topics {
+    ids: HashMap<Box<[u8]>, u32>,
+    by_id: Vec<Option<Topic>>,
+    free: Vec<u32>,
+    of_client: HashMap<ClientId, Vec<u32>, BuildHasherDefault<IdHasher>>,
+}
+
+#[derive(Debug)]
+struct Topic {
+    name: Box<[u8]>,
+    per_worker: Vec<u32>,
+    members: u32,
+}
+
+impl Topics {
+    /// Adds `client`; `Some(id)` when it was not a member (the worker must be told).
+    fn join(&mut self, client: ClientId, name: &[u8], worker_c: usize) -> Option<u32> {
+        let id = match self.ids.get(name) {
+            Some(&id) => id,
+            None => {
+                let topic = Topic {
+                    name: name.into(),
+                    per_worker: vec![0; worker_c],
+                    members: 0,
+                };
+                let id = match self.free.pop() {
+                    Some(id) => {
+                        self.by_id[id as usize] = Some(topic);
+                        id
+                    }
+                    None => {
+                        self.by_id.push(Some(topic));
+                        (self.by_id.len() - 1) as u32
+                    }
+                };
+                self.ids.insert(name.into(), id);
+                id
+            }
+        };
+        let mine = self.of_client.entry(client).or_default();
+        if mine.contains(&id) {
+            return None;
+        }
+        mine.push(id);
+        let topic = self.by_id[id as usize].as_mut()?;
+        topic.per_worker[usize::from(client.worker())] += 1;
+        topic.members += 1;
+        Some(id)
+    }
+
+    /// Takes `client` out; `Some(id)` when it was a member.
+    fn leave(&mut self, client: ClientId, name: &[u8]) -> Option<u32> {
+        let id = *self.ids.get(name)?;
+        let mine = self.of_client.get_mut(&client)?;
+        let at = mine.iter().position(|&t| t == id)?;
+        mine.swap_remove(at);
+        if mine.is_empty() {
+            self.of_client.remove(&client);
+        }
+        self.uncount(client, id);
+        Some(id)
+    }
+
+    /// Forgets a client that closed (its worker dropped its memberships itself).
+    fn forget(&mut self, client: ClientId) {
+        for id in self.of_client.remove(&client).unwrap_or_default() {
+            self.uncount(client, id);
+        }
+    }
+
+    fn uncount(&mut self, client: ClientId, id: u32) {
+        let Some(topic) = self.by_id[id as usize].as_mut() else {
+            return;
+        };
+        topic.per_worker[usize::from(client.worker())] -= 1;
+        topic.members -= 1;
+        if topic.members == 0 {
+            self.ids.remove(&topic.name);
+            self.by_id[id as usize] = None;
+            self.free.push(id);
+        }
+    }
+
+    /// The topic's id and its members per worker.
+    fn audience(&self, name: &[u8]) -> Option<(u32, &[u32])> {
+        let id = *self.ids.get(name)?;
+        let topic = self.by_id[id as usize].as_ref()?;
+        Some((id, &topic.per_worker))
+    }
+}
+
 /// The running callback.
 #[derive(Debug, Clone, Copy)]
 struct Current {
@@ -124,6 +220,7 @@ struct HostCtx<O> {
     protocol: Vec<u8>,
     /// A decoded query parameter (valid until the next request helper call).
     decoded: Vec<u8>,
+    topics: Topics,
     /// Live (not closing) clients per worker, so broadcasts skip idle workers.
     live_per_worker: Vec<u32>,
     cur: Option<Current>,
@@ -218,6 +315,7 @@ impl<O: HostSink> AppRunner<O> {
             upgrade: Vec::new(),
             protocol: Vec::new(),
             decoded: Vec::new(),
+            topics: Topics::default(),
             live_per_worker: vec![0; worker_c],
             cur: None,
             fatal: None,
@@ -587,6 +685,7 @@ impl<O: HostSink> AppRunner<O> {
 
     fn close(&mut self, client: ClientId) {
         let ctx = self.ctx();
+        ctx.topics.forget(client);
         // Kept through the close callback, dropped after it.
         let data = ctx.client_data.remove(&client);
         let Some(info) = ctx.clients.remove(&client) else {
@@ -1020,7 +1119,132 @@ fn host_table<O: HostSink>() -> rs_host_fns {
         set_subprotocol: h_set_subprotocol::<O>,
         set_client_data: h_set_client_data::<O>,
         client_data: h_client_data::<O>,
+        subscribe: h_subscribe::<O>,
+        unsubscribe: h_unsubscribe::<O>,
+        publish: h_publish::<O>,
     }
+}
+
+impl<O: HostSink> HostCtx<O> {
+    /// Whether a topic helper may run now (a callback with client I/O, a valid name).
+    fn topic_check(&mut self, helper: &str, name: &[u8]) -> Result<(), SendStatus> {
+        if self.stopped || self.fatal.is_some() {
+            return Err(SendStatus::Stopped);
+        }
+        match self.cur_kind() {
+            None => return Err(self.misuse(format_args!("{helper} called outside a callback"))),
+            Some(kind @ (CallbackKind::Init | CallbackKind::Fini)) => {
+                return Err(self.misuse(format_args!(
+                    "{helper} called from the {kind} callback, which has no clients"
+                )));
+            }
+            Some(_) => {}
+        }
+        if name.is_empty() || name.len() > RS_MAX_TOPIC {
+            return Err(self.misuse(format_args!(
+                "{helper}: a topic is 1 to {RS_MAX_TOPIC} bytes, not {}",
+                name.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn subscribe(&mut self, raw: u64, name: &[u8], join: bool) -> SendStatus {
+        let helper = if join { "subscribe" } else { "unsubscribe" };
+        if let Err(status) = self.topic_check(helper, name) {
+            return status;
+        }
+        let client = match self.live(raw, helper) {
+            Ok(client) => client,
+            Err(status) => return status,
+        };
+        let worker_c = self.live_per_worker.len();
+        let record = if join {
+            self.topics
+                .join(client, name, worker_c)
+                .map(|topic| Outbound::Subscribe { client, topic })
+        } else {
+            self.topics
+                .leave(client, name)
+                .map(|topic| Outbound::Unsubscribe { client, topic })
+        };
+        if let Some(record) = record {
+            self.scratch.clear();
+            record.write_prefix(&mut self.scratch);
+            self.sink.push(client.worker(), &[&self.scratch]);
+        }
+        SendStatus::Sent
+    }
+
+    fn publish(&mut self, data_kind: u32, name: &[u8], len: usize) -> SendStatus {
+        if let Err(status) = self.topic_check("publish", name) {
+            return status;
+        }
+        let Some(kind) = DataKind::from_raw(data_kind) else {
+            return self.misuse(format_args!("publish with unknown data kind {data_kind}"));
+        };
+        if len > self.wbuf.len() {
+            return self.misuse(format_args!("publish: the write buffer length is corrupt"));
+        }
+        let Some((topic, per_worker)) = self.topics.audience(name) else {
+            return SendStatus::Sent; // Nobody subscribed: nothing to send.
+        };
+        let workers: Vec<u8> = (0..per_worker.len())
+            .filter(|&w| per_worker[w] > 0)
+            .map(|w| w as u8)
+            .collect();
+        let header = server_frame_header(kind, len);
+        for worker in workers {
+            self.scratch.clear();
+            Outbound::Publish { topic, frame: &[] }.write_prefix(&mut self.scratch);
+            self.sink.push(
+                worker,
+                &[&self.scratch, header.as_bytes(), &self.wbuf[..len]],
+            );
+        }
+        SendStatus::Sent
+    }
+}
+
+unsafe extern "C" fn h_subscribe<O: HostSink>(
+    rs: *mut rs_t,
+    client_id: u64,
+    topic: *const u8,
+    len: usize,
+) -> c_int {
+    with_ctx::<O, _>(rs, SendStatus::Misuse as c_int, |ctx, _| {
+        // SAFETY: the app passes `len` readable bytes (ABI).
+        let name = unsafe { app_bytes(topic, len) };
+        ctx.subscribe(client_id, name, true) as c_int
+    })
+}
+
+unsafe extern "C" fn h_unsubscribe<O: HostSink>(
+    rs: *mut rs_t,
+    client_id: u64,
+    topic: *const u8,
+    len: usize,
+) -> c_int {
+    with_ctx::<O, _>(rs, SendStatus::Misuse as c_int, |ctx, _| {
+        // SAFETY: the app passes `len` readable bytes (ABI).
+        let name = unsafe { app_bytes(topic, len) };
+        ctx.subscribe(client_id, name, false) as c_int
+    })
+}
+
+unsafe extern "C" fn h_publish<O: HostSink>(
+    rs: *mut rs_t,
+    data_kind: u32,
+    topic: *const u8,
+    len: usize,
+) -> c_int {
+    with_ctx::<O, _>(rs, SendStatus::Misuse as c_int, |ctx, rs| {
+        let wbuf_len = core::mem::take(&mut rs.wbuf_len);
+        // SAFETY: the app passes `len` readable bytes (ABI); they may not alias the write
+        // buffer, which the app only reaches through `rs_t`.
+        let name = unsafe { app_bytes(topic, len) };
+        ctx.publish(data_kind, name, wbuf_len) as c_int
+    })
 }
 
 impl<O: HostSink> HostCtx<O> {

@@ -87,6 +87,8 @@ pub struct TestHost {
     answers: Vec<(ClientId, u16, Vec<u8>, Vec<u8>)>,
     /// Barriers the app thread sent back.
     barriers: Vec<ClientId>,
+    /// The workers' topic members: (worker, topic id) → clients.
+    topics: BTreeMap<(u8, u32), std::collections::BTreeSet<ClientId>>,
     next_port: u16,
     app_name: String,
 }
@@ -144,6 +146,7 @@ impl TestHost {
             closed: Vec::new(),
             answers: Vec::new(),
             barriers: Vec::new(),
+            topics: BTreeMap::new(),
             next_port: 40_000,
             app_name,
         };
@@ -358,7 +361,21 @@ impl TestHost {
         core::mem::take(&mut self.closed)
     }
 
+    /// The ids of the topics `client` is a member of (as its worker sees it).
+    pub fn topics_of(&self, client: ClientId) -> Vec<u32> {
+        self.topics
+            .iter()
+            .filter(|(_, members)| members.contains(&client))
+            .map(|((_, topic), _)| *topic)
+            .collect()
+    }
+
     fn free_slot(&mut self, client: ClientId) {
+        // The connection is gone: its worker drops its topic memberships.
+        self.topics.retain(|_, members| {
+            members.remove(&client);
+            !members.is_empty()
+        });
         if let Some((_, used)) =
             self.slots[usize::from(client.worker())].get_mut(client.slot() as usize)
         {
@@ -449,6 +466,40 @@ impl TestHost {
                             "barrier routed to the wrong worker"
                         );
                         self.barriers.push(client);
+                    }
+                    Outbound::Subscribe { client, topic } => {
+                        assert_eq!(client.worker(), worker, "subscribe to the wrong worker");
+                        if self.conns.contains_key(&client) {
+                            self.topics
+                                .entry((worker, topic))
+                                .or_default()
+                                .insert(client);
+                        }
+                    }
+                    Outbound::Unsubscribe { client, topic } => {
+                        assert_eq!(client.worker(), worker, "unsubscribe to the wrong worker");
+                        if let Some(members) = self.topics.get_mut(&(worker, topic)) {
+                            members.remove(&client);
+                            if members.is_empty() {
+                                self.topics.remove(&(worker, topic));
+                            }
+                        }
+                    }
+                    Outbound::Publish { topic, frame } => {
+                        let (kind, payload) = decode_server_frame(frame).expect("a valid frame");
+                        let members = self.topics.get(&(worker, topic)).cloned();
+                        let members = members.unwrap_or_default();
+                        assert!(
+                            !members.is_empty(),
+                            "a publish to worker {worker}, which has no member of topic {topic}"
+                        );
+                        for client in members {
+                            self.received.push(Received {
+                                client,
+                                kind,
+                                payload: payload.to_vec(),
+                            });
+                        }
                     }
                 }
             }

@@ -21,6 +21,7 @@ mod deadline;
 mod fault;
 mod limits;
 mod read;
+mod topics;
 mod transport;
 mod write;
 
@@ -97,6 +98,8 @@ pub(crate) struct AppPort {
     /// The slots of this worker's WebSocket clients of the app, in no order: a broadcast
     /// visits these, not every slot. Each member's `Phase::Ws::member_at` is its index here.
     pub(crate) members: Vec<u32>,
+    /// Which of those are in which of the app's topics.
+    pub(crate) topics: topics::TopicMembers,
 }
 
 impl std::fmt::Debug for AppPort {
@@ -761,6 +764,7 @@ impl Worker {
             code => code,
         };
         self.leave(app, member_at);
+        self.apps[usize::from(app)].topics.drop_slot(slot);
         if let Some(counters) = self.counters.apps.get(usize::from(app)) {
             counters.closed.inc();
         }

@@ -83,6 +83,23 @@ impl Worker {
                                 deliveries.push((slot, order, Item::Close(code)));
                             }
                         }
+                        Ok(Outbound::Subscribe { client, topic }) => {
+                            if let Some(slot) = self.member(app, client) {
+                                self.apps[app].topics.join(slot, topic);
+                            }
+                        }
+                        Ok(Outbound::Unsubscribe { client, topic }) => {
+                            if let Some(slot) = self.member(app, client) {
+                                self.apps[app].topics.leave(slot, topic);
+                            }
+                        }
+                        Ok(Outbound::Publish { topic, frame }) => {
+                            let record = record as u32;
+                            for slot in self.apps[app].topics.members(topic) {
+                                let order = deliveries.len() as u32;
+                                deliveries.push((slot, order, Item::Frame { frame, record }));
+                            }
+                        }
                         Ok(Outbound::Barrier { client }) => {
                             if let Some(slot) = self.member(app, client) {
                                 let order = deliveries.len() as u32;
@@ -127,6 +144,12 @@ impl Worker {
             }
         }
         self.from_apps = from_apps;
+        let subscriptions = self
+            .apps
+            .iter()
+            .map(|a| a.topics.subscriptions())
+            .sum::<usize>();
+        self.counters.topic_subscriptions.set(subscriptions as u64);
     }
 
     /// The slot of `client` if it is a live WebSocket of `app` on this worker; stale ids
