@@ -129,6 +129,26 @@ fn chat_members_bring_a_token_by_query_or_cookie() {
 }
 
 #[test]
+fn chat_rooms_reach_their_members() {
+    let mut h = load("chat");
+    let (a, b, c) = (h.connect(), h.connect(), h.connect());
+    h.take_received();
+    h.send_text(a, "jrust");
+    h.send_text(b, "jrust");
+    h.send_text(c, "trust hello from outside");
+    assert_eq!(texts(&mut h, a), ["#rust guest3: hello from outside"]);
+    assert_eq!(texts(&mut h, b), ["#rust guest3: hello from outside"]);
+    assert!(texts(&mut h, c).is_empty());
+    h.send_text(b, "lrust");
+    h.send_text(a, "trust just me");
+    assert_eq!(texts(&mut h, a), ["#rust guest1: just me"]);
+    assert!(texts(&mut h, b).is_empty());
+    h.send_text(c, "jbad room");
+    h.send_text(b, "trust");
+    assert_eq!(h.take_closed(), [(c, 4002), (b, 4002)]);
+}
+
+#[test]
 fn chat_relays_with_notices_and_closes_malformed_clients() {
     let mut h = load("chat");
     let a = h.connect();

@@ -7,6 +7,9 @@
 //! * `m<text>`: say something (1 to 4096 bytes); the others get `<nick>: <text>`.
 //! * `w` (nothing after it): who is here; the reply `!here <nick> <nick> …` lists every
 //!   connected client (the asker included), sorted.
+//! * `j<room>` / `l<room>`: join / leave a room (1 to 64 bytes without spaces; a topic);
+//!   `t<room> <text>`: say something in a room: every member gets `#<room> <nick>: <text>`
+//!   (the sender too when it is a member). A bad room name closes with [`BAD_ROOM`].
 //!
 //! Clients start as `guest<N>`. Everyone else sees `* <nick> joined`, `* <old> is now <new>`
 //! and `* <nick> left`. Malformed commands close the client: an unknown command with 4902 and a
@@ -29,6 +32,8 @@ use app_abi::{ClientId, DataKind, Rs, Stop, Upgrade, rs_app, rs_log};
 
 /// The close code for a nickname with spaces or control characters.
 pub const BAD_NICK: u16 = 4001;
+/// The close code for a bad room name (or a room message without text).
+pub const BAD_ROOM: u16 = 4002;
 
 /// Endpoints with this id or above are for members only.
 pub const MEMBERS_ONLY_FROM: u16 = 100;
@@ -139,6 +144,49 @@ fn say(rs: &mut Rs, chat: &mut Chat, text: &str) {
     rs.to_every_except_cur(DataKind::Text);
 }
 
+/// Room names: 1 to 64 bytes without whitespace or control characters (they are topics).
+fn valid_room(room: &str) -> bool {
+    (1..=64).contains(&room.len()) && !room.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn join(rs: &mut Rs, _chat: &mut Chat, room: &str) -> Result<(), Stop> {
+    if !valid_room(room) {
+        return Err(Stop::close(BAD_ROOM));
+    }
+    let me = rs.client_id();
+    rs.subscribe(me, room.as_bytes());
+    Ok(())
+}
+
+fn part(rs: &mut Rs, _chat: &mut Chat, room: &str) -> Result<(), Stop> {
+    if !valid_room(room) {
+        return Err(Stop::close(BAD_ROOM));
+    }
+    let me = rs.client_id();
+    rs.unsubscribe(me, room.as_bytes());
+    Ok(())
+}
+
+/// `t<room> <text>`: to everyone in the room (the sender too, if it is in it).
+fn talk(rs: &mut Rs, chat: &mut Chat, line: &str) -> Result<(), Stop> {
+    let Some((room, text)) = line
+        .split_once(' ')
+        .filter(|(r, t)| valid_room(r) && !t.is_empty())
+    else {
+        return Err(Stop::close(BAD_ROOM));
+    };
+    let me = rs.client_id();
+    let nick = chat.nicks.get(&me).map_or("?", String::as_str);
+    rs.w_str("#")
+        .w_str(room)
+        .w_str(" ")
+        .w_str(nick)
+        .w_str(": ")
+        .w_str(text);
+    rs.publish(DataKind::Text, room.as_bytes());
+    Ok(())
+}
+
 fn who(rs: &mut Rs, chat: &mut Chat) {
     let mut nicks: Vec<&str> = chat.nicks.values().map(String::as_str).collect();
     nicks.sort_unstable();
@@ -165,6 +213,9 @@ rs_app! {
         b'n' => text nick(str[1..=32]),
         b'm' => text say(str[1..=4096]),
         b'w' => text who(),
+        b'j' => text join(str[1..=64]),
+        b'l' => text part(str[1..=64]),
+        b't' => text talk(str[3..=4160]),
     },
     close: close,
 }

@@ -27,6 +27,7 @@
     1009: 'message too big',
     1011: 'server error (the app may have stopped)',
     4001: 'nickname rejected',
+    4002: 'room name rejected',
     4900: 'a command had the wrong size',
     4901: 'a command had the wrong data kind',
     4902: 'unknown command',
