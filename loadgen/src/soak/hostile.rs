@@ -415,25 +415,7 @@ pub(crate) fn big_frames(ctx: &Ctx) -> Outcome {
         frame(1, true, &[], Some(1 << 40)),
         first_fragment_then_more,
     ];
-    let mut next = Instant::now();
-    while Instant::now() < ctx.until {
-        for a in &attacks {
-            o.attempts += 1;
-            let mut c = match ws_open(ip(14), ctx.ws_port, "/echo", None) {
-                Ok(c) => c,
-                Err(label) => {
-                    o.see(format!("upgrade: {label}"));
-                    continue;
-                }
-            };
-            let _ = c.send_raw(a);
-            let got = c.recv(Instant::now() + Duration::from_secs(3));
-            o.see(got.label());
-            c.abort();
-        }
-        next += Duration::from_millis(500);
-        sleep_until(next);
-    }
+    send_each_until_close(ctx, &mut o, ip(14), &attacks);
     o.only(&["close 1009"]);
     o
 }
@@ -450,11 +432,19 @@ pub(crate) fn bad_utf8(ctx: &Ctx) -> Outcome {
         fragmented,
         frame(1, true, b"truncated \xe2\x82", None),
     ];
+    send_each_until_close(ctx, &mut o, ip(15), &attacks);
+    o.only(&["close 1007"]);
+    o
+}
+
+/// Until the hostile phase ends, every 500 ms: each attack on a fresh upgraded connection
+/// from `from`, noting what came back within 3 s.
+fn send_each_until_close(ctx: &Ctx, o: &mut Outcome, from: Ipv4Addr, attacks: &[Vec<u8>]) {
     let mut next = Instant::now();
     while Instant::now() < ctx.until {
-        for a in &attacks {
+        for a in attacks {
             o.attempts += 1;
-            let mut c = match ws_open(ip(15), ctx.ws_port, "/echo", None) {
+            let mut c = match ws_open(from, ctx.ws_port, "/echo", None) {
                 Ok(c) => c,
                 Err(label) => {
                     o.see(format!("upgrade: {label}"));
@@ -469,8 +459,6 @@ pub(crate) fn bad_utf8(ctx: &Ctx) -> Outcome {
         next += Duration::from_millis(500);
         sleep_until(next);
     }
-    o.only(&["close 1007"]);
-    o
 }
 
 /// A pseudo-random byte string.

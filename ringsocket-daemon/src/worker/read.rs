@@ -44,7 +44,8 @@ enum HeadOutcome {
 }
 
 /// What [`decide`] found: the endpoint, and what the `101` would say.
-struct Decision {
+struct Decision<'a> {
+    upgrade: ws_proto::handshake::UpgradeRequest<'a>,
     endpoint: usize,
     deflate: Option<PerMessageDeflate>,
     /// Index in the endpoint's `subprotocols` of the first the client offers.
@@ -578,13 +579,13 @@ impl Worker {
 /// The endpoint is the one whose port, path and host (case-insensitive, default port optional)
 /// all match exactly: no path on this port is 404, a known path with an unknown host 400.
 /// A sent `Origin` must be allowed (403); an app that stopped answers 503.
-fn decide(
-    request: &Request<'_>,
+fn decide<'a>(
+    request: &Request<'a>,
     port: u16,
     tls: bool,
     endpoints: &[Endpoint],
     apps: &[AppPort],
-) -> Result<Decision, StatusCode> {
+) -> Result<Decision<'a>, StatusCode> {
     let upgrade = request.validate_upgrade().map_err(|e| e.status())?;
     let mut path_known = false;
     let found = endpoints.iter().position(|ep| {
@@ -618,6 +619,7 @@ fn decide(
         .iter()
         .position(|ours| upgrade.protocols().any(|offered| offered == ours));
     Ok(Decision {
+        upgrade,
         endpoint: index,
         deflate,
         protocol,
@@ -629,16 +631,13 @@ fn decide(
 fn prepare(
     request: &Request<'_>,
     head_len: usize,
-    decision: Decision,
+    decision: Decision<'_>,
     endpoints: &[Endpoint],
     out: &mut Vec<u8>,
 ) -> HeadOutcome {
     let endpoint = &endpoints[decision.endpoint];
     let picked = decision.protocol.map(|i| endpoint.subprotocols[i].as_str());
-    // `decide` validated the request already.
-    let Ok(upgrade) = request.validate_upgrade() else {
-        return HeadOutcome::Reject(StatusCode::BAD_REQUEST);
-    };
+    let upgrade = &decision.upgrade;
     out.clear();
     if endpoint.upgrade_hook {
         let Ok(key) = <[u8; 24]>::try_from(upgrade.key().as_bytes()) else {
